@@ -1,0 +1,135 @@
+//! Small byte helpers shared by the signer and the request writer.
+
+/// Lowercase hexadecimal digits.
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Lowercase hex of a 32-byte digest.
+pub(crate) fn hex32(bytes: &[u8; 32]) -> [u8; 64] {
+    let mut out = [0; 64];
+    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = HEX[usize::from(b >> 4)];
+        pair[1] = HEX[usize::from(b & 0x0f)];
+    }
+    out
+}
+
+/// Decimal digits of `n`, in a fixed buffer.
+pub(crate) struct Decimal {
+    digits: [u8; 20],
+    start: u8,
+}
+
+impl Decimal {
+    pub(crate) fn new(mut n: u64) -> Self {
+        let mut digits = [0; 20];
+        let mut start = digits.len();
+        loop {
+            start -= 1;
+            digits[start] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        Self {
+            digits,
+            start: start as u8,
+        }
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.digits[usize::from(self.start)..]
+    }
+}
+
+/// A byte sink: a hasher, a MAC or an output buffer.
+pub(crate) trait Sink {
+    fn put(&mut self, bytes: &[u8]);
+}
+
+impl Sink for sha2::Sha256 {
+    fn put(&mut self, bytes: &[u8]) {
+        sha2::Digest::update(self, bytes);
+    }
+}
+
+impl Sink for hmac::Hmac<sha2::Sha256> {
+    fn put(&mut self, bytes: &[u8]) {
+        hmac::Mac::update(self, bytes);
+    }
+}
+
+/// Adapts a `core::fmt::Formatter` to a [`Sink`], for `Display` implementations.
+pub(crate) struct FmtSink<'a, 'b> {
+    pub(crate) f: &'a mut core::fmt::Formatter<'b>,
+    pub(crate) result: core::fmt::Result,
+}
+
+impl Sink for FmtSink<'_, '_> {
+    fn put(&mut self, bytes: &[u8]) {
+        if self.result.is_ok() {
+            // Every producer of bytes in this crate writes ASCII.
+            self.result = match core::str::from_utf8(bytes) {
+                Ok(s) => self.f.write_str(s),
+                Err(_) => Err(core::fmt::Error),
+            };
+        }
+    }
+}
+
+/// A cursor over a caller's buffer that remembers whether anything failed to fit.
+pub(crate) struct Cursor<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+    overflowed: bool,
+}
+
+impl<'a> Cursor<'a> {
+    pub(crate) fn new(buf: &'a mut [u8]) -> Self {
+        Self {
+            buf,
+            len: 0,
+            overflowed: false,
+        }
+    }
+
+    /// Bytes written so far, or `None` if anything did not fit.
+    pub(crate) fn finish(self) -> Option<usize> {
+        (!self.overflowed).then_some(self.len)
+    }
+}
+
+impl Sink for Cursor<'_> {
+    fn put(&mut self, bytes: &[u8]) {
+        let end = self.len + bytes.len();
+        match self.buf.get_mut(self.len..end) {
+            Some(dst) if !self.overflowed => {
+                dst.copy_from_slice(bytes);
+                self.len = end;
+            }
+            _ => self.overflowed = true,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_covers_the_range() {
+        assert_eq!(Decimal::new(0).as_bytes(), b"0");
+        assert_eq!(Decimal::new(1551113065).as_bytes(), b"1551113065");
+        assert_eq!(Decimal::new(u64::MAX).as_bytes(), b"18446744073709551615");
+    }
+
+    #[test]
+    fn cursor_refuses_what_does_not_fit() {
+        let mut buf = [0; 4];
+        let mut cursor = Cursor::new(&mut buf);
+        cursor.put(b"abc");
+        cursor.put(b"de");
+        cursor.put(b"f");
+        assert_eq!(cursor.finish(), None);
+    }
+}

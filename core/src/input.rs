@@ -1,0 +1,239 @@
+//! Validation of everything a caller puts into a request.
+//!
+//! A request is checked whole before anything is signed or written, so that a bad value is
+//! reported by name instead of producing a request that breaks a header line, escapes the JSON
+//! body or is refused by the service for a reason that is hard to trace back.
+
+use core::fmt;
+
+/// Longest endpoint host accepted, port included (`host:port`).
+pub const HOST_MAX: usize = 260;
+/// Longest service name accepted (`mqtt`, `cvm`, …).
+pub const SERVICE_MAX: usize = 32;
+/// Longest action name accepted.
+pub const ACTION_MAX: usize = 64;
+/// Longest API version accepted (`2024-05-16`).
+pub const VERSION_MAX: usize = 16;
+/// Longest region accepted (`ap-guangzhou`).
+pub const REGION_MAX: usize = 32;
+/// Longest `SecretId` accepted.
+pub const SECRET_ID_MAX: usize = 128;
+/// Longest session token accepted; STS tokens run to a few hundred characters.
+pub const TOKEN_MAX: usize = 4096;
+/// Longest `Content-Type` accepted.
+pub const CONTENT_TYPE_MAX: usize = 128;
+/// Longest query string accepted for a GET request.
+pub const QUERY_MAX: usize = 2048;
+/// Longest instance id accepted (`mqtt-jbgwp4ae`).
+pub const INSTANCE_ID_MAX: usize = 64;
+/// Longest certificate serial accepted. X.509 serials are at most 20 octets: 40 hex digits,
+/// or 59 characters with `:` separators.
+pub const SERIAL_MAX: usize = 64;
+
+/// The input a problem was found in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Field {
+    /// The endpoint host.
+    Host,
+    /// The service name.
+    Service,
+    /// The action name.
+    Action,
+    /// The API version.
+    Version,
+    /// The region.
+    Region,
+    /// The `SecretId`.
+    SecretId,
+    /// The `SecretKey`.
+    SecretKey,
+    /// The session token.
+    Token,
+    /// The `Content-Type` of a POST body.
+    ContentType,
+    /// The query string of a GET request.
+    Query,
+    /// The TDMQ-MQTT instance id.
+    InstanceId,
+    /// The device certificate serial.
+    CertificateSerial,
+}
+
+impl Field {
+    /// The name the API, or the HTTP header, gives this input.
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Host => "Host",
+            Field::Service => "Service",
+            Field::Action => "Action",
+            Field::Version => "Version",
+            Field::Region => "Region",
+            Field::SecretId => "SecretId",
+            Field::SecretKey => "SecretKey",
+            Field::Token => "Token",
+            Field::ContentType => "Content-Type",
+            Field::Query => "Query",
+            Field::InstanceId => "InstanceId",
+            Field::CertificateSerial => "DeviceCertificateSn",
+        }
+    }
+}
+
+/// What is wrong with an input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Problem {
+    /// The value is empty.
+    Empty,
+    /// The value is longer than the field allows.
+    TooLong,
+    /// The value contains CR, LF, NUL or another control character, which would break a header
+    /// line.
+    ControlCharacter,
+    /// The value contains a space where none may stand.
+    Whitespace,
+    /// The value contains a character outside ASCII.
+    NonAscii,
+    /// The value contains `"` or `\`, which have no place in the field and would have to be
+    /// escaped in the JSON body.
+    JsonSpecial,
+    /// The value contains a character the field does not allow (such as `?` or `#` in a query,
+    /// or `/` in a host).
+    Character,
+}
+
+/// An input that cannot go into a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct InvalidInput {
+    /// Which input.
+    pub field: Field,
+    /// What is wrong with it.
+    pub problem: Problem,
+}
+
+impl fmt::Display for InvalidInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self.problem {
+            Problem::Empty => "is empty",
+            Problem::TooLong => "is too long",
+            Problem::ControlCharacter => "contains a control character (CR, LF, NUL, …)",
+            Problem::Whitespace => "contains whitespace",
+            Problem::NonAscii => "contains a non-ASCII character",
+            Problem::JsonSpecial => "contains a quote or a backslash",
+            Problem::Character => "contains a character it may not contain",
+        };
+        write!(f, "{} {what}", self.field.name())
+    }
+}
+
+impl core::error::Error for InvalidInput {}
+
+/// Checks the length and the characters common to every input: not empty, at most `max`
+/// bytes, ASCII, no control characters.
+fn common(field: Field, value: &str, max: usize) -> Result<(), InvalidInput> {
+    let fail = |problem| Err(InvalidInput { field, problem });
+    if value.is_empty() {
+        return fail(Problem::Empty);
+    }
+    if value.len() > max {
+        return fail(Problem::TooLong);
+    }
+    for &b in value.as_bytes() {
+        if b.is_ascii_control() {
+            return fail(Problem::ControlCharacter);
+        }
+        if !b.is_ascii() {
+            return fail(Problem::NonAscii);
+        }
+    }
+    Ok(())
+}
+
+/// A header value or identifier: visible ASCII, no spaces.
+pub(crate) fn token(field: Field, value: &str, max: usize) -> Result<(), InvalidInput> {
+    common(field, value, max)?;
+    if value.bytes().any(|b| b == b' ') {
+        return Err(InvalidInput {
+            field,
+            problem: Problem::Whitespace,
+        });
+    }
+    Ok(())
+}
+
+/// A header value that may contain inner spaces (`application/json; charset=utf-8`).
+pub(crate) fn text(field: Field, value: &str, max: usize) -> Result<(), InvalidInput> {
+    common(field, value, max)?;
+    if value.starts_with(' ') || value.ends_with(' ') {
+        return Err(InvalidInput {
+            field,
+            problem: Problem::Whitespace,
+        });
+    }
+    Ok(())
+}
+
+/// A token that may not contain any of `forbidden`.
+pub(crate) fn token_without(
+    field: Field,
+    value: &str,
+    max: usize,
+    forbidden: &[u8],
+) -> Result<(), InvalidInput> {
+    token(field, value, max)?;
+    if value.bytes().any(|b| forbidden.contains(&b)) {
+        return Err(InvalidInput {
+            field,
+            problem: Problem::Character,
+        });
+    }
+    Ok(())
+}
+
+/// A value that goes into the JSON body: a token without `"` or `\`.
+pub(crate) fn json_token(field: Field, value: &str, max: usize) -> Result<(), InvalidInput> {
+    token(field, value, max)?;
+    if value.bytes().any(|b| b == b'"' || b == b'\\') {
+        return Err(InvalidInput {
+            field,
+            problem: Problem::JsonSpecial,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_the_field_and_the_problem() {
+        let err = json_token(Field::InstanceId, "mqtt-\"x", INSTANCE_ID_MAX).unwrap_err();
+        assert_eq!(err.field, Field::InstanceId);
+        assert_eq!(err.problem, Problem::JsonSpecial);
+
+        for bad in ["a\rb", "a\nb", "a\0b", "a\tb", "a\x7fb"] {
+            let err = token(Field::Region, bad, REGION_MAX).unwrap_err();
+            assert_eq!(err.problem, Problem::ControlCharacter, "{bad:?}");
+        }
+        assert_eq!(
+            token(Field::Region, "ap guangzhou", REGION_MAX).unwrap_err().problem,
+            Problem::Whitespace
+        );
+        assert_eq!(
+            token(Field::Region, "ap-广州", REGION_MAX).unwrap_err().problem,
+            Problem::NonAscii
+        );
+        assert_eq!(
+            text(Field::ContentType, " application/json", CONTENT_TYPE_MAX)
+                .unwrap_err()
+                .problem,
+            Problem::Whitespace
+        );
+        assert!(text(Field::ContentType, "application/json; charset=utf-8", 64).is_ok());
+    }
+}
