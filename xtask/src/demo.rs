@@ -1,0 +1,7 @@
+//! The demo.
+
+use crate::util::Result;
+
+pub fn run() -> Result {
+    Ok(())
+}
