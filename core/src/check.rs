@@ -124,7 +124,12 @@ pub fn judge<const PEM: usize, const TEXT: usize>(
         Verdict::SerialMismatch
     } else {
         match record.status {
-            Status::Active => judge_dates(record.not_before_time, record.not_after_time, now_ms, policy),
+            Status::Active => judge_dates(
+                record.not_before_time,
+                record.not_after_time,
+                now_ms,
+                policy,
+            ),
             Status::Revoked => Verdict::Revoked,
             Status::Inactive => Verdict::Inactive,
             Status::PendingActivation => Verdict::PendingActivation,
@@ -189,11 +194,31 @@ mod tests {
         let active = record(Status::Active);
         let mid = NOT_AFTER - 100 * MS_PER_DAY;
         let cases = [
-            (&active, mid, Verdict::Healthy { expires_in_ms: 100 * MS_PER_DAY }),
-            (&active, NOT_AFTER - 30 * MS_PER_DAY, Verdict::Expiring { expires_in_ms: 30 * MS_PER_DAY }),
-            (&active, NOT_AFTER - 1, Verdict::Expiring { expires_in_ms: 1 }),
+            (
+                &active,
+                mid,
+                Verdict::Healthy {
+                    expires_in_ms: 100 * MS_PER_DAY,
+                },
+            ),
+            (
+                &active,
+                NOT_AFTER - 30 * MS_PER_DAY,
+                Verdict::Expiring {
+                    expires_in_ms: 30 * MS_PER_DAY,
+                },
+            ),
+            (
+                &active,
+                NOT_AFTER - 1,
+                Verdict::Expiring { expires_in_ms: 1 },
+            ),
             (&active, NOT_AFTER, Verdict::Expired { expired_for_ms: 0 }),
-            (&active, NOT_BEFORE - 5, Verdict::NotYetValid { valid_in_ms: 5 }),
+            (
+                &active,
+                NOT_BEFORE - 5,
+                Verdict::NotYetValid { valid_in_ms: 5 },
+            ),
         ];
         for (record, now, verdict) in cases {
             assert_eq!(judge(record, SN, now, &policy), verdict, "{now}");
@@ -202,7 +227,10 @@ mod tests {
             (Status::Revoked, Verdict::Revoked),
             (Status::Inactive, Verdict::Inactive),
             (Status::PendingActivation, Verdict::PendingActivation),
-            (Status::Unknown(Label::try_from("SUSPENDED").unwrap()), Verdict::UnknownStatus),
+            (
+                Status::Unknown(Label::try_from("SUSPENDED").unwrap()),
+                Verdict::UnknownStatus,
+            ),
         ] {
             assert_eq!(judge(&record(status), SN, mid, &policy), verdict);
         }
@@ -211,14 +239,22 @@ mod tests {
     #[test]
     fn serial_mismatch_comes_first() {
         let revoked = record(Status::Revoked);
-        let verdict = judge(&revoked, "0eef68a582b94254296e54ce754f94d707a59912", 0, &Policy::default());
+        let verdict = judge(
+            &revoked,
+            "0eef68a582b94254296e54ce754f94d707a59912",
+            0,
+            &Policy::default(),
+        );
         assert_eq!(verdict, Verdict::SerialMismatch);
         assert!(!verdict.is_usable());
     }
 
     #[test]
     fn serials_match_across_notations() {
-        assert!(same_serial(SN, "0E:EF:68:A5:82:B9:42:54:29:6E:54:CE:75:4F:94:D7:07:A5:99:11"));
+        assert!(same_serial(
+            SN,
+            "0E:EF:68:A5:82:B9:42:54:29:6E:54:CE:75:4F:94:D7:07:A5:99:11"
+        ));
         assert!(!same_serial(SN, &SN[1..]));
     }
 }

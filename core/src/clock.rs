@@ -92,6 +92,9 @@ mod tests {
         let offset = ClockOffset::from_signature_expire(message, 1_700_000_000).unwrap();
         assert_eq!(offset.secs(), 3600);
         assert_eq!(ClockOffset::from_signature_expire("签名过期。", 0), None);
-        assert_eq!(ClockOffset::from_signature_expire("server time: soon", 0), None);
+        assert_eq!(
+            ClockOffset::from_signature_expire("server time: soon", 0),
+            None
+        );
     }
 }

@@ -221,11 +221,15 @@ mod tests {
             assert_eq!(err.problem, Problem::ControlCharacter, "{bad:?}");
         }
         assert_eq!(
-            token(Field::Region, "ap guangzhou", REGION_MAX).unwrap_err().problem,
+            token(Field::Region, "ap guangzhou", REGION_MAX)
+                .unwrap_err()
+                .problem,
             Problem::Whitespace
         );
         assert_eq!(
-            token(Field::Region, "ap-广州", REGION_MAX).unwrap_err().problem,
+            token(Field::Region, "ap-广州", REGION_MAX)
+                .unwrap_err()
+                .problem,
             Problem::NonAscii
         );
         assert_eq!(

@@ -51,15 +51,20 @@
 //! assert!(buf[..len].starts_with(b"POST / HTTP/1.1\r\n"));
 //!
 //! // Read the reply into the same buffer as it arrives, then judge the certificate.
-//! let reply = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 128\r\n\r\n\
+//! let reply = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 207\r\n\r\n\
 //!     {\"Response\":{\"DeviceCertificateSn\":\"0eef68a582b94254296e54ce754f94d707a59911\",\
-//!     \"Status\":\"ACTIVE\",\"NotAfterTime\":1758185683000}}";
+//!     \"Status\":\"ACTIVE\",\"NotBeforeTime\":1714985683000,\"NotAfterTime\":1758185683000,\
+//!     \"RequestId\":\"1b5fc3fa-4bbf-421a-aad1-c45d49119a2c\"}}";
 //! buf[..reply.len()].copy_from_slice(reply);
 //!
 //! let mut record: DeviceCertificate = DeviceCertificate::new();
-//! let Read::Complete(_) = response::read_reply(&mut buf, reply.len(), true, &mut record)? else {
+//! let Read::Complete(reply) = response::read_reply(&mut buf, reply.len(), true, &mut record)?
+//! else {
 //!     unreachable!("the whole reply is in the buffer")
 //! };
+//! if let Some(err) = reply.api_error() {
+//!     panic!("the API answered {err}"); // a device would act on `err.class()`
+//! }
 //! let verdict = check::judge(&record, query.serial, now * 1000, &check::Policy::default());
 //! assert!(matches!(verdict, Verdict::Healthy { .. }));
 //! # Ok::<(), Box<dyn std::error::Error>>(())

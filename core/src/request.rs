@@ -9,10 +9,10 @@ use core::fmt;
 
 use serde::Serialize;
 
+use crate::SecretKey;
 use crate::bytes::{Cursor, Decimal, Sink};
 use crate::input::{self, Field, InvalidInput};
 use crate::sign::{Authorization, Canonical, Method, Signer, StringToSign};
-use crate::SecretKey;
 
 /// The service name of TDMQ for MQTT.
 pub const SERVICE: &str = "mqtt";
@@ -293,7 +293,11 @@ impl<'a> Call<'a> {
         out.put(b"\r\nAuthorization: ");
         authorization.write_to(&mut out);
         header(&mut out, "X-TC-Action", self.action.as_bytes());
-        header(&mut out, "X-TC-Timestamp", Decimal::new(self.timestamp).as_bytes());
+        header(
+            &mut out,
+            "X-TC-Timestamp",
+            Decimal::new(self.timestamp).as_bytes(),
+        );
         header(&mut out, "X-TC-Version", self.version.as_bytes());
         if let Some(region) = self.region {
             header(&mut out, "X-TC-Region", region.as_bytes());
@@ -308,7 +312,10 @@ impl<'a> Call<'a> {
         out.put(b"\r\n\r\n");
 
         let len = out.finish().ok_or(BuildError::BufferTooSmall)?;
-        debug!("signed {} for {}: head of {} bytes", self.action, self.host, len);
+        debug!(
+            "signed {} for {}: head of {} bytes",
+            self.action, self.host, len
+        );
         Ok(len)
     }
 }
@@ -414,7 +421,13 @@ mod tests {
         let endpoint = Endpoint::new(INTERNATIONAL_HOST, "ap-guangzhou");
         let mut buf = [0u8; DESCRIBE_REQUEST_CAPACITY];
         let len = query()
-            .write_request(&mut buf, &endpoint, &credential, &mut Signer::new(), 1_551_113_065)
+            .write_request(
+                &mut buf,
+                &endpoint,
+                &credential,
+                &mut Signer::new(),
+                1_551_113_065,
+            )
             .unwrap();
 
         let text = str::from_utf8(&buf[..len]).unwrap();
@@ -469,7 +482,13 @@ mod tests {
         };
         let mut buf = [0u8; DESCRIBE_REQUEST_CAPACITY];
         let len = query
-            .write_request(&mut buf, &endpoint, &credential, &mut Signer::new(), u64::MAX)
+            .write_request(
+                &mut buf,
+                &endpoint,
+                &credential,
+                &mut Signer::new(),
+                u64::MAX,
+            )
             .unwrap();
         assert!(len <= DESCRIBE_REQUEST_CAPACITY);
     }
@@ -486,8 +505,18 @@ mod tests {
             (good, "mqtt-1\r\nX: y", "0e", Field::InstanceId),
             (good, "mqtt-\"1", "0e", Field::InstanceId),
             (good, "mqtt-1", "0e\0", Field::CertificateSerial),
-            (Endpoint::new("evil.com/x", "ap-guangzhou"), "m", "0e", Field::Host),
-            (Endpoint::new(INTERNATIONAL_HOST, "ap\nx"), "m", "0e", Field::Region),
+            (
+                Endpoint::new("evil.com/x", "ap-guangzhou"),
+                "m",
+                "0e",
+                Field::Host,
+            ),
+            (
+                Endpoint::new(INTERNATIONAL_HOST, "ap\nx"),
+                "m",
+                "0e",
+                Field::Region,
+            ),
         ];
         for (endpoint, instance_id, serial, field) in cases {
             let query = DescribeDeviceCertificate {
@@ -501,13 +530,22 @@ mod tests {
         }
         let credential = Credential::new(SECRET_ID, &key).with_token("a\r\nb");
         let err = query().write_request(&mut buf, &good, &credential, &mut signer, 1);
-        assert!(matches!(err, Err(BuildError::Input(InvalidInput { field: Field::Token, .. }))));
+        assert!(matches!(
+            err,
+            Err(BuildError::Input(InvalidInput {
+                field: Field::Token,
+                ..
+            }))
+        ));
     }
 
     #[test]
     fn credential_debug_hides_key_and_token() {
         let key = SecretKey::new("Gu5t9xGARNpq86cd98joQYCN3EXAMPLE").unwrap();
-        let shown = std::format!("{:?}", Credential::new(SECRET_ID, &key).with_token("tok-123"));
+        let shown = std::format!(
+            "{:?}",
+            Credential::new(SECRET_ID, &key).with_token("tok-123")
+        );
         assert!(shown.contains(SECRET_ID));
         assert!(!shown.contains("Gu5t9"));
         assert!(!shown.contains("tok-123"));

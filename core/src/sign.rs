@@ -21,10 +21,10 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroize;
 
-use crate::bytes::{hex32, Decimal, FmtSink, Sink};
+use crate::SecretKey;
+use crate::bytes::{Decimal, FmtSink, Sink, hex32};
 use crate::input::SERVICE_MAX;
 use crate::time::UtcDate;
-use crate::SecretKey;
 
 /// The algorithm name that starts the string to sign and the `Authorization` header.
 pub const ALGORITHM: &str = "TC3-HMAC-SHA256";
@@ -352,7 +352,11 @@ impl Signer {
 
     /// The signing key for `date` and `service`, derived now unless the one kept matches.
     pub fn key(&mut self, secret: &SecretKey, date: UtcDate, service: &str) -> &SigningKey {
-        if self.key.as_ref().is_some_and(|key| !key.is_for(date, service)) {
+        if self
+            .key
+            .as_ref()
+            .is_some_and(|key| !key.is_for(date, service))
+        {
             self.key = None;
         }
         self.key.get_or_insert_with(|| {

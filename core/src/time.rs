@@ -146,7 +146,11 @@ mod tests {
             (951_782_400, "2000-02-29"),
         ];
         for (secs, date) in cases {
-            assert_eq!(&UtcDate::from_unix(secs).to_ascii(), date.as_bytes(), "{secs}");
+            assert_eq!(
+                &UtcDate::from_unix(secs).to_ascii(),
+                date.as_bytes(),
+                "{secs}"
+            );
             assert_eq!(std::format!("{}", UtcDate::from_unix(secs)), date);
         }
         assert_eq!(UtcDate::from_unix(u64::MAX).ymd(), (9999, 12, 31));
@@ -162,8 +166,14 @@ mod tests {
 
     #[test]
     fn http_dates() {
-        assert_eq!(parse_http_date(b"Sun, 06 Nov 1994 08:49:37 GMT"), Some(784_111_777));
-        assert_eq!(parse_http_date(b"Thu, 29 Feb 2024 23:59:59 GMT"), Some(1_709_251_199));
+        assert_eq!(
+            parse_http_date(b"Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(784_111_777)
+        );
+        assert_eq!(
+            parse_http_date(b"Thu, 29 Feb 2024 23:59:59 GMT"),
+            Some(1_709_251_199)
+        );
         assert_eq!(parse_http_date(b" Thu, 01 Jan 1970 00:00:00 GMT "), Some(0));
         for bad in [
             &b"Sunday, 06-Nov-94 08:49:37 GMT"[..],
@@ -176,7 +186,12 @@ mod tests {
             b"Sun, 0x Nov 1994 08:49:37 GMT",
             b"",
         ] {
-            assert_eq!(parse_http_date(bad), None, "{}", std::string::String::from_utf8_lossy(bad));
+            assert_eq!(
+                parse_http_date(bad),
+                None,
+                "{}",
+                std::string::String::from_utf8_lossy(bad)
+            );
         }
     }
 }

@@ -42,9 +42,16 @@ impl ErrorClass {
             ("AuthFailure" | "UnauthorizedOperation", _) => ErrorClass::Credentials,
             ("ResourceNotFound", _) => ErrorClass::NotFound,
             (
-                "InvalidAction" | "NoSuchVersion" | "NoSuchProduct" | "UnsupportedRegion"
-                | "UnsupportedProtocol" | "MissingParameter" | "InvalidParameter"
-                | "InvalidParameterValue" | "UnknownParameter" | "RequestSizeLimitExceeded",
+                "InvalidAction"
+                | "NoSuchVersion"
+                | "NoSuchProduct"
+                | "UnsupportedRegion"
+                | "UnsupportedProtocol"
+                | "MissingParameter"
+                | "InvalidParameter"
+                | "InvalidParameterValue"
+                | "UnknownParameter"
+                | "RequestSizeLimitExceeded",
                 _,
             ) => ErrorClass::CallerError,
             _ => ErrorClass::Other,
@@ -101,7 +108,10 @@ mod tests {
             ("AuthFailure.TokenFailure", ErrorClass::Credentials),
             ("UnauthorizedOperation", ErrorClass::Credentials),
             ("RequestLimitExceeded", ErrorClass::RetryLater),
-            ("RequestLimitExceeded.UinLimitExceeded", ErrorClass::RetryLater),
+            (
+                "RequestLimitExceeded.UinLimitExceeded",
+                ErrorClass::RetryLater,
+            ),
             ("InternalError", ErrorClass::RetryLater),
             ("ServiceUnavailable", ErrorClass::RetryLater),
             ("InvalidAction", ErrorClass::CallerError),

@@ -77,13 +77,24 @@ impl fmt::Display for ReplyField {
     }
 }
 
-/// Why a reply body did not give a record.
+/// What a valid reply body says.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+// The error is a few hundred bytes and lives as long as one reply; a heap-free crate has no
+// box to put it in.
+#[allow(clippy::large_enum_variant)]
+pub enum Answer {
+    /// The record was filled.
+    Certificate,
+    /// The API answered with an error; the record is left empty.
+    Error(ApiError),
+}
+
+/// Why a reply body is not a valid reply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum ReplyError {
-    /// The API answered with an error.
-    Api(ApiError),
     /// Objects and arrays are nested deeper than [`MAX_NESTING`].
     TooDeep,
     /// The body is not JSON of the expected shape: a syntax error, a value of the wrong type,
@@ -102,7 +113,6 @@ pub enum ReplyError {
 impl fmt::Display for ReplyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ReplyError::Api(err) => write!(f, "the API answered {err}"),
             ReplyError::TooDeep => write!(f, "the reply nests deeper than {MAX_NESTING} levels"),
             ReplyError::Json(err) => write!(f, "the reply is not the expected JSON: {err}"),
             ReplyError::MissingResponse => f.write_str("the reply has no Response object"),
@@ -173,16 +183,19 @@ struct ErrorBody<'a> {
 /// `DeviceCertificateSn`, `Status`, `NotBeforeTime`, `NotAfterTime` and `RequestId` are
 /// required; other absent or `null` fields are left empty (0 for times).
 ///
+/// An answer of the API is not an error of this function: it is returned as
+/// [`Answer::Error`], with its code, message and request id.
+///
 /// # Errors
 ///
-/// [`ReplyError::Api`] when the API answered an error; any other [`ReplyError`] when the body
-/// is not a valid reply. On error the record is left empty.
+/// A [`ReplyError`] when the body is not a valid reply. Whenever the result is not
+/// [`Answer::Certificate`], the record is left empty.
 pub fn parse_body<const PEM: usize, const TEXT: usize>(
     body: &[u8],
     record: &mut DeviceCertificate<PEM, TEXT>,
-) -> Result<(), ReplyError> {
+) -> Result<Answer, ReplyError> {
     let result = parse_into(body, record);
-    if result.is_err() {
+    if !matches!(result, Ok(Answer::Certificate)) {
         *record = DeviceCertificate::new();
     }
     result
@@ -191,7 +204,7 @@ pub fn parse_body<const PEM: usize, const TEXT: usize>(
 fn parse_into<const PEM: usize, const TEXT: usize>(
     body: &[u8],
     record: &mut DeviceCertificate<PEM, TEXT>,
-) -> Result<(), ReplyError> {
+) -> Result<Answer, ReplyError> {
     check_nesting(body)?;
     let (envelope, _) =
         serde_json_core::from_slice::<Envelope<'_>>(body).map_err(ReplyError::Json)?;
@@ -204,7 +217,7 @@ fn parse_into<const PEM: usize, const TEXT: usize>(
         // An error must be reported even when its request id is absent or too long.
         let _ = unescape_cut(ReplyField::RequestId, inner.request_id, &mut api.request_id);
         debug!("the API answered {}", api.code.as_str());
-        return Err(ReplyError::Api(api));
+        return Ok(Answer::Error(api));
     }
 
     let required = |value: Option<u64>, field| value.ok_or(ReplyError::MissingField(field));
@@ -224,7 +237,11 @@ fn parse_into<const PEM: usize, const TEXT: usize>(
             return Err(ReplyError::MissingField(field));
         }
     }
-    unescape(ReplyField::RequestId, inner.request_id, &mut record.request_id)?;
+    unescape(
+        ReplyField::RequestId,
+        inner.request_id,
+        &mut record.request_id,
+    )?;
     unescape(
         ReplyField::DeviceCertificateSn,
         inner.device_certificate_sn,
@@ -254,10 +271,14 @@ fn parse_into<const PEM: usize, const TEXT: usize>(
     record.status = Status::from_label(&label);
     label.clear();
     if inner.certificate_source.is_some() {
-        unescape_cut(ReplyField::CertificateSource, inner.certificate_source, &mut label)?;
+        unescape_cut(
+            ReplyField::CertificateSource,
+            inner.certificate_source,
+            &mut label,
+        )?;
         record.certificate_source = CertificateSource::from_label(&label);
     }
-    Ok(())
+    Ok(Answer::Certificate)
 }
 
 /// Rejects bodies whose objects and arrays nest deeper than [`MAX_NESTING`].

@@ -365,7 +365,11 @@ mod tests {
         for cut in 0..reply.len() {
             buf[..cut].copy_from_slice(&reply[..cut]);
             assert_eq!(read(&mut buf, cut, false), Ok(Read::Incomplete), "{cut}");
-            assert_eq!(read(&mut buf, cut, true), Err(HttpError::Truncated), "{cut}");
+            assert_eq!(
+                read(&mut buf, cut, true),
+                Err(HttpError::Truncated),
+                "{cut}"
+            );
         }
         buf[..reply.len()].copy_from_slice(reply);
         let Read::Complete(message) = read(&mut buf, reply.len(), false).unwrap() else {
@@ -381,8 +385,14 @@ mod tests {
                 b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n{}",
                 HttpError::AmbiguousFraming,
             ),
-            (b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", HttpError::InvalidContentLength),
-            (b"HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n", HttpError::InvalidContentLength),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+                HttpError::InvalidContentLength,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n",
+                HttpError::InvalidContentLength,
+            ),
             (
                 b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n",
                 HttpError::InvalidContentLength,
@@ -395,8 +405,14 @@ mod tests {
                 b"HTTP/1.1 200 OK\r\nContent-Length: 9999999\r\n\r\n{}",
                 HttpError::BodyTooLarge,
             ),
-            (b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n{}", HttpError::TrailingData),
-            (b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n{}", HttpError::Truncated),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n{}",
+                HttpError::TrailingData,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n{}",
+                HttpError::Truncated,
+            ),
             (
                 b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
                 HttpError::UnsupportedTransferEncoding,
@@ -458,7 +474,11 @@ mod tests {
 
     #[test]
     fn malformed_heads() {
-        for reply in [&b"HTTP/1.1 2000 OK\r\n\r\n"[..], b"HTTP/9 200\r\n\r\n", b"\xff\r\n\r\n"] {
+        for reply in [
+            &b"HTTP/1.1 2000 OK\r\n\r\n"[..],
+            b"HTTP/9 200\r\n\r\n",
+            b"\xff\r\n\r\n",
+        ] {
             assert_eq!(read_all(reply, 64), Err(HttpError::MalformedHead));
         }
         let mut many = std::string::String::from("HTTP/1.1 200 OK\r\n");
@@ -466,6 +486,9 @@ mod tests {
             many.push_str(&std::format!("X-{i}: v\r\n"));
         }
         many.push_str("\r\n");
-        assert_eq!(read_all(many.as_bytes(), 4096), Err(HttpError::TooManyHeaders));
+        assert_eq!(
+            read_all(many.as_bytes(), 4096),
+            Err(HttpError::TooManyHeaders)
+        );
     }
 }

@@ -11,13 +11,11 @@ mod record;
 
 use core::fmt;
 
-pub use api_error::{
-    ApiError, ErrorClass, CODE_CAPACITY, MESSAGE_CAPACITY, REQUEST_ID_CAPACITY,
-};
-pub use envelope::{parse_body, ReplyError, ReplyField, MAX_NESTING};
+pub use api_error::{ApiError, CODE_CAPACITY, ErrorClass, MESSAGE_CAPACITY, REQUEST_ID_CAPACITY};
+pub use envelope::{Answer, MAX_NESTING, ReplyError, ReplyField, parse_body};
 pub use http::{HttpError, Read};
 pub use record::{
-    CertificateSource, DeviceCertificate, Label, Status, LABEL_CAPACITY, PEM_CAPACITY,
+    CertificateSource, DeviceCertificate, LABEL_CAPACITY, Label, PEM_CAPACITY, Status,
     TEXT_CAPACITY,
 };
 
@@ -25,17 +23,30 @@ pub use record::{
 /// 4 KiB, JSON-escaped.
 pub const REPLY_CAPACITY: usize = 8192;
 
-/// What a complete reply told besides the record.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A complete, valid reply of the API.
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct ReplyInfo {
+pub struct Reply {
+    /// The record was filled, or the API answered an error.
+    pub answer: Answer,
     /// The server's `Date`, in Unix seconds, when the reply carried a valid one; use it with
-    /// [`crate::clock`] to correct the local clock.
+    /// [`crate::clock`] to correct the local clock (an `AuthFailure.SignatureExpire` answer
+    /// carries one too).
     pub date: Option<u64>,
 }
 
+impl Reply {
+    /// The API's error, when it answered one.
+    pub fn api_error(&self) -> Option<&ApiError> {
+        match &self.answer {
+            Answer::Error(err) => Some(err),
+            Answer::Certificate => None,
+        }
+    }
+}
+
 /// Why a reply could not be read.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum Error {
@@ -52,31 +63,15 @@ pub enum Error {
     /// The status is 200 but the `Content-Type` is not exactly `application/json`, so the body
     /// is not the API's (the official SDKs make the same check).
     ContentType,
-    /// The body is not a valid reply, or the API answered with an error.
-    Reply {
-        /// What is wrong, or the API's error.
-        error: ReplyError,
-        /// The reply's `Date`, if any: a `SignatureExpire` answer carries the server's time.
-        date: Option<u64>,
-    },
+    /// The body is not a valid reply of the API.
+    Reply(ReplyError),
 }
 
 impl Error {
-    /// The API's error, when the API answered one.
-    pub fn api(&self) -> Option<&ApiError> {
-        match self {
-            Error::Reply {
-                error: ReplyError::Api(api),
-                ..
-            } => Some(api),
-            _ => None,
-        }
-    }
-
     /// The server's `Date`, when the reply got far enough to show one.
     pub fn date(&self) -> Option<u64> {
         match self {
-            Error::Status { date, .. } | Error::Reply { date, .. } => *date,
+            Error::Status { date, .. } => *date,
             _ => None,
         }
     }
@@ -96,7 +91,7 @@ impl fmt::Display for Error {
                 write!(f, "HTTP status {status}: the request did not reach the API")
             }
             Error::ContentType => f.write_str("the reply is not application/json"),
-            Error::Reply { error, .. } => error.fmt(f),
+            Error::Reply(error) => error.fmt(f),
         }
     }
 }
@@ -105,6 +100,8 @@ impl core::error::Error for Error {}
 
 /// Reads a `DescribeDeviceCertificate` reply from `buf[..filled]` into `record`.
 ///
+/// An error answered by the API is a valid reply: [`Answer::Error`].
+///
 /// Call it after every read from the connection, with `closed` set once the peer has closed it;
 /// [`Read::Incomplete`] asks for more bytes. `buf.len()` is the capacity (see
 /// [`REPLY_CAPACITY`]). A chunked body is decoded in place, so `buf` is modified once the reply
@@ -112,13 +109,14 @@ impl core::error::Error for Error {}
 ///
 /// # Errors
 ///
-/// [`Error`]: the HTTP framing, the status, the content type, the body or the API's own answer.
+/// [`Error`] when the bytes are not a valid reply of the API: the HTTP framing, the status,
+/// the content type or the body.
 pub fn read_reply<const PEM: usize, const TEXT: usize>(
     buf: &mut [u8],
     filled: usize,
     closed: bool,
     record: &mut DeviceCertificate<PEM, TEXT>,
-) -> Result<Read<ReplyInfo>, Error> {
+) -> Result<Read<Reply>, Error> {
     let message = match http::read(buf, filled, closed)? {
         Read::Incomplete => return Ok(Read::Incomplete),
         Read::Complete(message) => message,
@@ -134,6 +132,6 @@ pub fn read_reply<const PEM: usize, const TEXT: usize>(
     if message.content_type != Some(crate::request::JSON) {
         return Err(Error::ContentType);
     }
-    parse_body(message.body, record).map_err(|error| Error::Reply { error, date })?;
-    Ok(Read::Complete(ReplyInfo { date }))
+    let answer = parse_body(message.body, record).map_err(Error::Reply)?;
+    Ok(Read::Complete(Reply { answer, date }))
 }

@@ -134,8 +134,7 @@ label_serde!(CertificateSource);
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[serde(rename_all = "PascalCase")]
-pub struct DeviceCertificate<const PEM: usize = PEM_CAPACITY, const TEXT: usize = TEXT_CAPACITY>
-{
+pub struct DeviceCertificate<const PEM: usize = PEM_CAPACITY, const TEXT: usize = TEXT_CAPACITY> {
     /// Serial of the issuing CA (`CaSn`).
     pub ca_sn: String<TEXT>,
     /// How the certificate was registered.
