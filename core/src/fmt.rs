@@ -59,4 +59,5 @@ macro_rules! unused {
     };
 }
 
+#[allow(unused_imports)] // Only used when neither back end is enabled.
 pub(crate) use unused;
