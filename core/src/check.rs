@@ -101,9 +101,18 @@ impl Verdict {
 
 impl fmt::Display for Verdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.days_left() {
-            Some(days) => write!(f, "{} ({days} days left)", self.as_str()),
-            None => f.write_str(self.as_str()),
+        let name = self.as_str();
+        match *self {
+            Verdict::Healthy { expires_in_ms } | Verdict::Expiring { expires_in_ms } => {
+                write!(f, "{name} ({} days left)", expires_in_ms / MS_PER_DAY)
+            }
+            Verdict::Expired { expired_for_ms } => {
+                write!(f, "{name} ({} days ago)", expired_for_ms / MS_PER_DAY)
+            }
+            Verdict::NotYetValid { valid_in_ms } => {
+                write!(f, "{name} (valid in {} days)", valid_in_ms / MS_PER_DAY)
+            }
+            _ => f.write_str(name),
         }
     }
 }

@@ -1,7 +1,90 @@
-//! Every check.
+//! `cargo xtask test`: every check, in the order that fails fastest.
 
-use crate::util::Result;
+use std::time::Instant;
+
+use crate::setup::{self, TARGETS};
+use crate::size;
+use crate::util::{self, Result};
 
 pub fn run() -> Result {
+    let started = Instant::now();
+    setup::run()?;
+
+    step("formatting", &[&["fmt", "--all", "--", "--check"]])?;
+    step(
+        "lints",
+        &[
+            &[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ],
+            &[
+                "clippy",
+                "-p",
+                "mqttcert-core",
+                "--all-targets",
+                "--features",
+                "log",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        ],
+    )?;
+    step(
+        "tests",
+        &[
+            &["test", "--workspace"],
+            &["test", "-p", "mqttcert-core", "--features", "log"],
+        ],
+    )?;
+    for target in TARGETS {
+        step(
+            &format!("the core for {target} (no_std, no alloc)"),
+            &[
+                &[
+                    "build",
+                    "-p",
+                    "mqttcert-core",
+                    "--no-default-features",
+                    "--target",
+                    target,
+                ],
+                &[
+                    "clippy",
+                    "-p",
+                    "mqttcert-core",
+                    "--features",
+                    "defmt",
+                    "--target",
+                    target,
+                    "--",
+                    "-D",
+                    "warnings",
+                ],
+            ],
+        )?;
+    }
+
+    eprintln!("\n== size and stack on thumbv7em-none-eabihf");
+    size::run()?;
+
+    eprintln!(
+        "\nall checks passed in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Runs each cargo invocation of one named step.
+fn step(name: &str, invocations: &[&[&str]]) -> Result {
+    eprintln!("\n== {name}");
+    for args in invocations {
+        util::run(util::cargo().args(*args))?;
+    }
     Ok(())
 }
