@@ -64,7 +64,13 @@ fn packages() -> Result {
     };
     util::run(&mut apt(&["update", "-qq"]))?;
     for package in missing {
-        util::run(&mut apt(&["install", "-y", "-qq", "--no-install-recommends", package]))?;
+        util::run(&mut apt(&[
+            "install",
+            "-y",
+            "-qq",
+            "--no-install-recommends",
+            package,
+        ]))?;
     }
     Ok(())
 }
