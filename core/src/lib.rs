@@ -100,3 +100,8 @@ mod bytes;
 pub use check::Verdict;
 pub use response::{ApiError, DeviceCertificate};
 pub use secret::SecretKey;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
