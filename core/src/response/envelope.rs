@@ -212,10 +212,25 @@ fn parse_into<const PEM: usize, const TEXT: usize>(
 
     if let Some(error) = inner.error {
         let mut api = ApiError::default();
-        unescape(ReplyField::ErrorCode, error.code, &mut api.code)?;
-        unescape_cut(ReplyField::ErrorMessage, error.message, &mut api.message)?;
+        unescape(
+            ReplyField::ErrorCode,
+            error.code,
+            &mut api.code,
+            Overflow::Refuse,
+        )?;
+        unescape(
+            ReplyField::ErrorMessage,
+            error.message,
+            &mut api.message,
+            Overflow::Cut,
+        )?;
         // An error must be reported even when its request id is absent or too long.
-        let _ = unescape_cut(ReplyField::RequestId, inner.request_id, &mut api.request_id);
+        let _ = unescape(
+            ReplyField::RequestId,
+            inner.request_id,
+            &mut api.request_id,
+            Overflow::Cut,
+        );
         debug!("the API answered {}", api.code.as_str());
         return Ok(Answer::Error(api));
     }
@@ -241,40 +256,61 @@ fn parse_into<const PEM: usize, const TEXT: usize>(
         ReplyField::RequestId,
         inner.request_id,
         &mut record.request_id,
+        Overflow::Refuse,
     )?;
     unescape(
         ReplyField::DeviceCertificateSn,
         inner.device_certificate_sn,
         &mut record.device_certificate_sn,
+        Overflow::Refuse,
     )?;
-    unescape(ReplyField::CaSn, inner.ca_sn, &mut record.ca_sn)?;
-    unescape(ReplyField::ClientId, inner.client_id, &mut record.client_id)?;
+    unescape(
+        ReplyField::CaSn,
+        inner.ca_sn,
+        &mut record.ca_sn,
+        Overflow::Refuse,
+    )?;
+    unescape(
+        ReplyField::ClientId,
+        inner.client_id,
+        &mut record.client_id,
+        Overflow::Refuse,
+    )?;
     unescape(
         ReplyField::DeviceCertificate,
         inner.device_certificate,
         &mut record.device_certificate,
+        Overflow::Refuse,
     )?;
     unescape(
         ReplyField::DeviceCertificateCn,
         inner.device_certificate_cn,
         &mut record.device_certificate_cn,
+        Overflow::Refuse,
     )?;
-    unescape(ReplyField::Format, inner.format, &mut record.format)?;
+    unescape(
+        ReplyField::Format,
+        inner.format,
+        &mut record.format,
+        Overflow::Refuse,
+    )?;
     unescape(
         ReplyField::OrganizationalUnit,
         inner.organizational_unit,
         &mut record.organizational_unit,
+        Overflow::Refuse,
     )?;
 
     let mut label: String<{ super::record::LABEL_CAPACITY }> = String::new();
-    unescape_cut(ReplyField::Status, inner.status, &mut label)?;
+    unescape(ReplyField::Status, inner.status, &mut label, Overflow::Cut)?;
     record.status = Status::from_label(&label);
     label.clear();
     if inner.certificate_source.is_some() {
-        unescape_cut(
+        unescape(
             ReplyField::CertificateSource,
             inner.certificate_source,
             &mut label,
+            Overflow::Cut,
         )?;
         record.certificate_source = CertificateSource::from_label(&label);
     }
@@ -311,11 +347,21 @@ fn check_nesting(body: &[u8]) -> Result<(), ReplyError> {
     Ok(())
 }
 
+/// What to do with text beyond a field's capacity.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Overflow {
+    /// Fail with [`ReplyError::Capacity`].
+    Refuse,
+    /// Keep what fits, cut at a character boundary.
+    Cut,
+}
+
 /// Unescapes `value` into `out`; absent or `null` leaves `out` empty.
 fn unescape<const N: usize>(
     field: ReplyField,
     value: Option<EscapedStr<'_>>,
     out: &mut String<N>,
+    overflow: Overflow,
 ) -> Result<(), ReplyError> {
     out.clear();
     let Some(value) = value else {
@@ -323,38 +369,17 @@ fn unescape<const N: usize>(
     };
     for fragment in value.fragments() {
         let fits = match fragment.map_err(|_| ReplyError::InvalidEscape(field))? {
-            EscapedStringFragment::NotEscaped(text) => out.push_str(text),
-            EscapedStringFragment::Escaped(c) => out.push(c),
-        };
-        fits.map_err(|_| ReplyError::Capacity(field))?;
-    }
-    Ok(())
-}
-
-/// Like [`unescape`], but text beyond the capacity is dropped at a character boundary.
-fn unescape_cut<const N: usize>(
-    field: ReplyField,
-    value: Option<EscapedStr<'_>>,
-    out: &mut String<N>,
-) -> Result<(), ReplyError> {
-    out.clear();
-    let Some(value) = value else {
-        return Ok(());
-    };
-    for fragment in value.fragments() {
-        match fragment.map_err(|_| ReplyError::InvalidEscape(field))? {
             EscapedStringFragment::NotEscaped(text) => {
-                for c in text.chars() {
-                    if out.push(c).is_err() {
-                        return Ok(());
-                    }
-                }
+                out.push_str(text).is_ok()
+                    || (overflow == Overflow::Cut && text.chars().all(|c| out.push(c).is_ok()))
             }
-            EscapedStringFragment::Escaped(c) => {
-                if out.push(c).is_err() {
-                    return Ok(());
-                }
-            }
+            EscapedStringFragment::Escaped(c) => out.push(c).is_ok(),
+        };
+        if !fits {
+            return match overflow {
+                Overflow::Refuse => Err(ReplyError::Capacity(field)),
+                Overflow::Cut => Ok(()),
+            };
         }
     }
     Ok(())
