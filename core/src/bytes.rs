@@ -47,13 +47,18 @@ pub(crate) trait Sink {
     fn put(&mut self, bytes: &[u8]);
 }
 
+// The sinks are called from many places with short pieces; kept out of line, each is one copy
+// of the hashing or copying code in flash rather than one per call site.
+
 impl Sink for sha2::Sha256 {
+    #[inline(never)]
     fn put(&mut self, bytes: &[u8]) {
         sha2::Digest::update(self, bytes);
     }
 }
 
 impl Sink for hmac::Hmac<sha2::Sha256> {
+    #[inline(never)]
     fn put(&mut self, bytes: &[u8]) {
         hmac::Mac::update(self, bytes);
     }
@@ -100,6 +105,7 @@ impl<'a> Cursor<'a> {
 }
 
 impl Sink for Cursor<'_> {
+    #[inline(never)]
     fn put(&mut self, bytes: &[u8]) {
         let end = self.len + bytes.len();
         match self.buf.get_mut(self.len..end) {

@@ -340,6 +340,23 @@ pub struct DescribeDeviceCertificate<'a> {
     pub serial: &'a str,
 }
 
+/// The longest body: both fields at their limits, with the JSON around them.
+const BODY_CAPACITY: usize = input::INSTANCE_ID_MAX + input::SERIAL_MAX + 64;
+
+/// Moves `buf[from]` to start at `to`; the ranges may overlap. A byte loop is all a request
+/// needs, and it spares the firmware a general `memmove`.
+fn move_bytes(buf: &mut [u8], from: core::ops::Range<usize>, to: usize) {
+    if to <= from.start {
+        for (i, at) in from.enumerate() {
+            buf[to + i] = buf[at];
+        }
+    } else {
+        for (i, at) in from.enumerate().rev() {
+            buf[to + i] = buf[at];
+        }
+    }
+}
+
 /// The JSON body, field names as the API spells them.
 #[derive(Serialize)]
 struct Body<'a> {
@@ -368,15 +385,18 @@ impl DescribeDeviceCertificate<'_> {
         input::json_token(Field::InstanceId, self.instance_id, input::INSTANCE_ID_MAX)?;
         input::json_token(Field::CertificateSerial, self.serial, input::SERIAL_MAX)?;
 
-        // The body goes first, so that it can be signed in place; the head is written after it
-        // and the two are swapped.
+        // The body is written at the end of the buffer, where it can be signed in place while
+        // the head is written at the front; then it moves to follow the head.
         let body = Body {
             serial: self.serial,
             instance_id: self.instance_id,
         };
-        let body_len =
-            serde_json_core::to_slice(&body, buf).map_err(|_| BuildError::BufferTooSmall)?;
-        let (body, rest) = buf.split_at_mut(body_len);
+        let tail = buf.len().saturating_sub(BODY_CAPACITY);
+        let body_len = serde_json_core::to_slice(&body, &mut buf[tail..])
+            .map_err(|_| BuildError::BufferTooSmall)?;
+        let body_start = buf.len() - body_len;
+        move_bytes(buf, tail..tail + body_len, body_start);
+        let (head, body) = buf.split_at_mut(body_start);
 
         let call = Call {
             host: endpoint.host,
@@ -391,11 +411,10 @@ impl DescribeDeviceCertificate<'_> {
                 body,
             },
         };
-        let head_len = call.write_head(rest, credential, signer)?;
+        let head_len = call.write_head(head, credential, signer)?;
 
-        let len = body_len + head_len;
-        buf[..len].rotate_left(body_len);
-        Ok(len)
+        move_bytes(buf, body_start..body_start + body_len, head_len);
+        Ok(head_len + body_len)
     }
 }
 
@@ -459,6 +478,25 @@ mod tests {
                 Err(BuildError::BufferTooSmall),
                 "{size}"
             );
+        }
+    }
+
+    #[test]
+    fn a_buffer_of_the_exact_size_is_enough() {
+        let key = SecretKey::new("Gu5t9xGARNpq86cd98joQYCN3EXAMPLE").unwrap();
+        let credential = Credential::new(SECRET_ID, &key);
+        let endpoint = Endpoint::new(INTERNATIONAL_HOST, "ap-guangzhou");
+        let mut signer = Signer::new();
+        let mut roomy = [0u8; DESCRIBE_REQUEST_CAPACITY];
+        let len = query()
+            .write_request(&mut roomy, &endpoint, &credential, &mut signer, 7)
+            .unwrap();
+        for extra in [0, 1, 100, 191, 192, 193] {
+            let mut exact = std::vec![0u8; len + extra];
+            let written = query()
+                .write_request(&mut exact, &endpoint, &credential, &mut signer, 7)
+                .unwrap();
+            assert_eq!(&exact[..written], &roomy[..len], "{extra}");
         }
     }
 

@@ -82,9 +82,9 @@ impl Canonical<'_> {
         out.put(b"\n/\n");
         out.put(self.query.as_bytes());
         out.put(b"\ncontent-type:");
-        put_lowercase(out, self.content_type.trim().as_bytes());
+        put_lowercase(out, self.content_type.as_bytes().trim_ascii());
         out.put(b"\nhost:");
-        put_lowercase(out, self.host.trim().as_bytes());
+        put_lowercase(out, self.host.as_bytes().trim_ascii());
         out.put(b"\n\n");
         out.put(SIGNED_HEADERS.as_bytes());
         out.put(b"\n");

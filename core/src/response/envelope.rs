@@ -9,7 +9,9 @@
 use core::fmt;
 
 use heapless::String;
-use serde::Deserialize;
+use heapless::string::StringView;
+use serde::Deserializer;
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde_json_core::str::{EscapedStr, EscapedStringFragment};
 
 use super::api_error::ApiError;
@@ -71,6 +73,21 @@ impl ReplyField {
     }
 }
 
+impl ReplyField {
+    /// Whether the field is a time in milliseconds (a JSON number) rather than text.
+    fn is_time(self) -> bool {
+        matches!(
+            self,
+            ReplyField::CreatedTime
+                | ReplyField::LastActivationTime
+                | ReplyField::LastInactivationTime
+                | ReplyField::NotAfterTime
+                | ReplyField::NotBeforeTime
+                | ReplyField::UpdateTime
+        )
+    }
+}
+
 impl fmt::Display for ReplyField {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -127,53 +144,187 @@ impl fmt::Display for ReplyError {
 
 impl core::error::Error for ReplyError {}
 
-#[derive(Deserialize)]
-struct Envelope<'a> {
-    #[serde(rename = "Response", borrow)]
-    response: Option<Inner<'a>>,
+/// The record's fields in the order of [`ReplyField`], which indexes [`Inner::values`].
+const RECORD_FIELDS: [ReplyField; 16] = [
+    ReplyField::CaSn,
+    ReplyField::CertificateSource,
+    ReplyField::ClientId,
+    ReplyField::CreatedTime,
+    ReplyField::DeviceCertificate,
+    ReplyField::DeviceCertificateCn,
+    ReplyField::DeviceCertificateSn,
+    ReplyField::Format,
+    ReplyField::LastActivationTime,
+    ReplyField::LastInactivationTime,
+    ReplyField::NotAfterTime,
+    ReplyField::NotBeforeTime,
+    ReplyField::OrganizationalUnit,
+    ReplyField::RequestId,
+    ReplyField::Status,
+    ReplyField::UpdateTime,
+];
+
+/// A field's value as read, still escaped; `null` reads as absent.
+#[derive(Clone, Copy, Default)]
+enum Value<'a> {
+    #[default]
+    Absent,
+    Text(EscapedStr<'a>),
+    Number(u64),
 }
 
-/// Every field is optional here; which ones are required is decided below, with a named error.
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+/// What the envelope holds, borrowed from the body.
+#[derive(Default)]
 struct Inner<'a> {
-    #[serde(borrow)]
-    error: Option<ErrorBody<'a>>,
-    #[serde(borrow)]
-    request_id: Option<EscapedStr<'a>>,
-    #[serde(borrow)]
-    ca_sn: Option<EscapedStr<'a>>,
-    #[serde(borrow)]
-    certificate_source: Option<EscapedStr<'a>>,
-    #[serde(borrow)]
-    client_id: Option<EscapedStr<'a>>,
-    created_time: Option<u64>,
-    #[serde(borrow)]
-    device_certificate: Option<EscapedStr<'a>>,
-    #[serde(borrow)]
-    device_certificate_cn: Option<EscapedStr<'a>>,
-    #[serde(borrow)]
-    device_certificate_sn: Option<EscapedStr<'a>>,
-    #[serde(borrow)]
-    format: Option<EscapedStr<'a>>,
-    last_activation_time: Option<u64>,
-    last_inactivation_time: Option<u64>,
-    not_after_time: Option<u64>,
-    not_before_time: Option<u64>,
-    #[serde(borrow)]
-    organizational_unit: Option<EscapedStr<'a>>,
-    #[serde(borrow)]
-    status: Option<EscapedStr<'a>>,
-    update_time: Option<u64>,
+    /// A `Response` object was there.
+    response: bool,
+    /// An `Error` object was there, with these fields.
+    error: bool,
+    code: Option<EscapedStr<'a>>,
+    message: Option<EscapedStr<'a>>,
+    /// The record's fields, indexed by [`ReplyField`].
+    values: [Value<'a>; RECORD_FIELDS.len()],
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct ErrorBody<'a> {
-    #[serde(borrow)]
-    code: Option<EscapedStr<'a>>,
-    #[serde(borrow)]
-    message: Option<EscapedStr<'a>>,
+impl<'a> Inner<'a> {
+    fn text(&self, field: ReplyField) -> Option<EscapedStr<'a>> {
+        match self.values[field as usize] {
+            Value::Text(text) => Some(text),
+            _ => None,
+        }
+    }
+
+    fn number(&self, field: ReplyField) -> Option<u64> {
+        match self.values[field as usize] {
+            Value::Number(n) => Some(n),
+            _ => None,
+        }
+    }
+}
+
+/// Which object of the envelope is being read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Level {
+    /// The top level, holding `Response`.
+    Envelope,
+    /// `Response`, holding the record's fields or `Error`.
+    Response,
+    /// `Response.Error`, holding `Code` and `Message`.
+    Error,
+}
+
+/// Where a key's value goes.
+enum Slot {
+    Record(usize),
+    Object(Level),
+    Code,
+    Message,
+    Ignored,
+}
+
+/// Reads one object of the envelope (or `null`) into the shared [`Inner`].
+///
+/// The three levels are read by hand, by one visitor type, rather than by derived visitors: a
+/// derive inlines the parser once per field and per struct, which costs kilobytes of flash and
+/// of stack, where this reads every text through one call and every number through another,
+/// straight into a structure the caller owns.
+struct Object<'i, 'a> {
+    inner: &'i mut Inner<'a>,
+    level: Level,
+}
+
+impl Object<'_, '_> {
+    /// The slot of `key` at this level, with the `'static` name a duplicate is reported by and
+    /// its bit in the set of keys seen.
+    fn slot(&self, key: &str) -> (Slot, &'static str, u32) {
+        const NESTED: u32 = 1 << RECORD_FIELDS.len();
+        match (self.level, key) {
+            (Level::Envelope, "Response") => (Slot::Object(Level::Response), "Response", NESTED),
+            (Level::Response, "Error") => (Slot::Object(Level::Error), "Error", NESTED),
+            (Level::Response, _) => match RECORD_FIELDS.iter().position(|f| f.name() == key) {
+                Some(i) => (Slot::Record(i), RECORD_FIELDS[i].name(), 1 << i),
+                None => (Slot::Ignored, "", 0),
+            },
+            (Level::Error, "Code") => (Slot::Code, "Code", 1),
+            (Level::Error, "Message") => (Slot::Message, "Message", 2),
+            _ => (Slot::Ignored, "", 0),
+        }
+    }
+}
+
+impl<'de: 'a, 'a> DeserializeSeed<'de> for Object<'_, 'a> {
+    /// Whether an object (rather than `null`) was there.
+    type Value = bool;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
+        deserializer.deserialize_option(self)
+    }
+}
+
+impl<'de: 'a, 'a> Visitor<'de> for Object<'_, 'a> {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.level {
+            Level::Envelope => "the reply envelope",
+            Level::Response => "the Response object",
+            Level::Error => "the Error object",
+        })
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<bool, E> {
+        Ok(false)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+        let mut seen = 0u32;
+        while let Some(key) = map.next_key::<&'de str>()? {
+            let (slot, name, bit) = self.slot(key);
+            if seen & bit != 0 {
+                return Err(de::Error::duplicate_field(name));
+            }
+            seen |= bit;
+
+            let inner = &mut *self.inner;
+            match slot {
+                Slot::Record(i) if RECORD_FIELDS[i].is_time() => {
+                    inner.values[i] = next_number(&mut map)?.map_or(Value::Absent, Value::Number);
+                }
+                Slot::Record(i) => {
+                    inner.values[i] = next_text(&mut map)?.map_or(Value::Absent, Value::Text);
+                }
+                Slot::Object(level) => {
+                    let present = map.next_value_seed(Object { inner, level })?;
+                    match level {
+                        Level::Response => self.inner.response = present,
+                        _ => self.inner.error = present,
+                    }
+                }
+                Slot::Code => inner.code = next_text(&mut map)?,
+                Slot::Message => inner.message = next_text(&mut map)?,
+                Slot::Ignored => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// The next value as text or `null`; one copy of the string parser for every field.
+#[inline(never)]
+fn next_text<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Option<EscapedStr<'de>>, A::Error> {
+    map.next_value()
+}
+
+/// The next value as an unsigned integer or `null`.
+#[inline(never)]
+fn next_number<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Option<u64>, A::Error> {
+    map.next_value()
 }
 
 /// Parses a reply body into `record`.
@@ -196,124 +347,131 @@ pub fn parse_body<const PEM: usize, const TEXT: usize>(
 ) -> Result<Answer, ReplyError> {
     let result = parse_into(body, record);
     if !matches!(result, Ok(Answer::Certificate)) {
-        *record = DeviceCertificate::new();
+        record.clear();
     }
     result
 }
 
+// Out of line, so that its locals and those of the HTTP reader never share a stack frame.
+#[inline(never)]
 fn parse_into<const PEM: usize, const TEXT: usize>(
     body: &[u8],
     record: &mut DeviceCertificate<PEM, TEXT>,
 ) -> Result<Answer, ReplyError> {
     check_nesting(body)?;
-    let (envelope, _) =
-        serde_json_core::from_slice::<Envelope<'_>>(body).map_err(ReplyError::Json)?;
-    let inner = envelope.response.ok_or(ReplyError::MissingResponse)?;
+    let mut inner = Inner::default();
+    let mut deserializer = serde_json_core::de::Deserializer::new(body, None);
+    let envelope = Object {
+        inner: &mut inner,
+        level: Level::Envelope,
+    };
+    envelope
+        .deserialize(&mut deserializer)
+        .map_err(ReplyError::Json)?;
+    deserializer.end().map_err(ReplyError::Json)?;
+    if !inner.response {
+        return Err(ReplyError::MissingResponse);
+    }
 
-    if let Some(error) = inner.error {
+    if inner.error {
         let mut api = ApiError::default();
         unescape(
             ReplyField::ErrorCode,
-            error.code,
-            &mut api.code,
+            inner.code,
+            api.code.as_mut_view(),
             Overflow::Refuse,
         )?;
         unescape(
             ReplyField::ErrorMessage,
-            error.message,
-            &mut api.message,
+            inner.message,
+            api.message.as_mut_view(),
             Overflow::Cut,
         )?;
         // An error must be reported even when its request id is absent or too long.
+        let request_id = inner.text(ReplyField::RequestId);
         let _ = unescape(
             ReplyField::RequestId,
-            inner.request_id,
-            &mut api.request_id,
+            request_id,
+            api.request_id.as_mut_view(),
             Overflow::Cut,
         );
         debug!("the API answered {}", api.code.as_str());
         return Ok(Answer::Error(api));
     }
 
-    let required = |value: Option<u64>, field| value.ok_or(ReplyError::MissingField(field));
-    record.not_before_time = required(inner.not_before_time, ReplyField::NotBeforeTime)?;
-    record.not_after_time = required(inner.not_after_time, ReplyField::NotAfterTime)?;
-    record.created_time = inner.created_time.unwrap_or(0);
-    record.update_time = inner.update_time.unwrap_or(0);
-    record.last_activation_time = inner.last_activation_time.unwrap_or(0);
-    record.last_inactivation_time = inner.last_inactivation_time.unwrap_or(0);
-
-    for (field, value) in [
-        (ReplyField::DeviceCertificateSn, inner.device_certificate_sn),
-        (ReplyField::Status, inner.status),
-        (ReplyField::RequestId, inner.request_id),
+    for field in [
+        ReplyField::DeviceCertificateSn,
+        ReplyField::Status,
+        ReplyField::RequestId,
+        ReplyField::NotBeforeTime,
+        ReplyField::NotAfterTime,
     ] {
-        if value.is_none() {
+        if matches!(inner.values[field as usize], Value::Absent) {
             return Err(ReplyError::MissingField(field));
         }
     }
-    unescape(
-        ReplyField::RequestId,
-        inner.request_id,
-        &mut record.request_id,
-        Overflow::Refuse,
-    )?;
-    unescape(
-        ReplyField::DeviceCertificateSn,
-        inner.device_certificate_sn,
-        &mut record.device_certificate_sn,
-        Overflow::Refuse,
-    )?;
-    unescape(
-        ReplyField::CaSn,
-        inner.ca_sn,
-        &mut record.ca_sn,
-        Overflow::Refuse,
-    )?;
-    unescape(
-        ReplyField::ClientId,
-        inner.client_id,
-        &mut record.client_id,
-        Overflow::Refuse,
-    )?;
+
+    let time = |field| inner.number(field).unwrap_or(0);
+    record.created_time = time(ReplyField::CreatedTime);
+    record.update_time = time(ReplyField::UpdateTime);
+    record.not_before_time = time(ReplyField::NotBeforeTime);
+    record.not_after_time = time(ReplyField::NotAfterTime);
+    record.last_activation_time = time(ReplyField::LastActivationTime);
+    record.last_inactivation_time = time(ReplyField::LastInactivationTime);
+
+    let pem = inner.text(ReplyField::DeviceCertificate);
     unescape(
         ReplyField::DeviceCertificate,
-        inner.device_certificate,
-        &mut record.device_certificate,
+        pem,
+        record.device_certificate.as_mut_view(),
         Overflow::Refuse,
     )?;
-    unescape(
-        ReplyField::DeviceCertificateCn,
-        inner.device_certificate_cn,
-        &mut record.device_certificate_cn,
-        Overflow::Refuse,
-    )?;
-    unescape(
-        ReplyField::Format,
-        inner.format,
-        &mut record.format,
-        Overflow::Refuse,
-    )?;
-    unescape(
-        ReplyField::OrganizationalUnit,
-        inner.organizational_unit,
-        &mut record.organizational_unit,
-        Overflow::Refuse,
-    )?;
-
-    let mut label: String<{ super::record::LABEL_CAPACITY }> = String::new();
-    unescape(ReplyField::Status, inner.status, &mut label, Overflow::Cut)?;
-    record.status = Status::from_label(&label);
-    label.clear();
-    if inner.certificate_source.is_some() {
+    for (field, out) in [
+        (ReplyField::CaSn, &mut record.ca_sn),
+        (ReplyField::ClientId, &mut record.client_id),
+        (
+            ReplyField::DeviceCertificateCn,
+            &mut record.device_certificate_cn,
+        ),
+        (
+            ReplyField::DeviceCertificateSn,
+            &mut record.device_certificate_sn,
+        ),
+        (ReplyField::Format, &mut record.format),
+        (
+            ReplyField::OrganizationalUnit,
+            &mut record.organizational_unit,
+        ),
+        (ReplyField::RequestId, &mut record.request_id),
+    ] {
         unescape(
-            ReplyField::CertificateSource,
-            inner.certificate_source,
-            &mut label,
-            Overflow::Cut,
+            field,
+            inner.text(field),
+            out.as_mut_view(),
+            Overflow::Refuse,
         )?;
-        record.certificate_source = CertificateSource::from_label(&label);
     }
+
+    // Labels longer than any known one are kept cut; the enums say they are unknown.
+    let mut label: String<{ super::record::LABEL_CAPACITY }> = String::new();
+    unescape(
+        ReplyField::Status,
+        inner.text(ReplyField::Status),
+        label.as_mut_view(),
+        Overflow::Cut,
+    )?;
+    record.status = Status::from_label(&label);
+    let source = inner.text(ReplyField::CertificateSource);
+    unescape(
+        ReplyField::CertificateSource,
+        source,
+        label.as_mut_view(),
+        Overflow::Cut,
+    )?;
+    record.certificate_source = match source {
+        Some(_) => CertificateSource::from_label(&label),
+        None => CertificateSource::Missing,
+    };
     Ok(Answer::Certificate)
 }
 
@@ -357,10 +515,12 @@ enum Overflow {
 }
 
 /// Unescapes `value` into `out`; absent or `null` leaves `out` empty.
-fn unescape<const N: usize>(
+///
+/// It takes a view of the string, so that one copy serves every capacity.
+fn unescape(
     field: ReplyField,
     value: Option<EscapedStr<'_>>,
-    out: &mut String<N>,
+    out: &mut StringView,
     overflow: Overflow,
 ) -> Result<(), ReplyError> {
     out.clear();
@@ -383,4 +543,16 @@ fn unescape<const N: usize>(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_fields_are_indexed_by_their_reply_field() {
+        for (i, field) in RECORD_FIELDS.iter().enumerate() {
+            assert_eq!(*field as usize, i, "{field}");
+        }
+    }
 }

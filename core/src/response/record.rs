@@ -20,6 +20,9 @@ pub type Label = String<LABEL_CAPACITY>;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Status {
+    /// The reply did not say (only in a record not filled yet).
+    #[default]
+    Missing,
     /// `ACTIVE`: devices may connect with it.
     Active,
     /// `INACTIVE`: deactivated by the owner.
@@ -30,9 +33,6 @@ pub enum Status {
     PendingActivation,
     /// A value this crate does not know. The service adds values over time.
     Unknown(Label),
-    /// The reply did not say.
-    #[default]
-    Missing,
 }
 
 impl Status {
@@ -64,15 +64,15 @@ impl Status {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum CertificateSource {
+    /// The reply did not say.
+    #[default]
+    Missing,
     /// `API`: registered by hand.
     Api,
     /// `JITP`: registered by just-in-time provisioning.
     Jitp,
     /// A value this crate does not know.
     Unknown(Label),
-    /// The reply did not say.
-    #[default]
-    Missing,
 }
 
 impl CertificateSource {
@@ -98,11 +98,13 @@ impl CertificateSource {
 
 /// The longest prefix of `text` that fits a [`Label`], cut at a character boundary.
 fn label_of(text: &str) -> Label {
-    let mut end = text.len().min(LABEL_CAPACITY);
-    while !text.is_char_boundary(end) {
-        end -= 1;
+    let mut label = Label::new();
+    for c in text.chars() {
+        if label.push(c).is_err() {
+            break;
+        }
     }
-    String::try_from(&text[..end]).unwrap_or_default()
+    label
 }
 
 macro_rules! label_serde {
@@ -190,5 +192,29 @@ impl<const PEM: usize, const TEXT: usize> DeviceCertificate<PEM, TEXT> {
             status: Status::Missing,
             update_time: 0,
         }
+    }
+
+    /// Empties every field in place (a record is too large to rebuild on a small stack).
+    pub fn clear(&mut self) {
+        for text in [
+            &mut self.ca_sn,
+            &mut self.client_id,
+            &mut self.device_certificate_cn,
+            &mut self.device_certificate_sn,
+            &mut self.format,
+            &mut self.organizational_unit,
+            &mut self.request_id,
+        ] {
+            text.clear();
+        }
+        self.device_certificate.clear();
+        self.certificate_source = CertificateSource::Missing;
+        self.status = Status::Missing;
+        self.created_time = 0;
+        self.update_time = 0;
+        self.not_before_time = 0;
+        self.not_after_time = 0;
+        self.last_activation_time = 0;
+        self.last_inactivation_time = 0;
     }
 }
