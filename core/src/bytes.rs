@@ -25,8 +25,9 @@ impl Decimal {
         let mut start = digits.len();
         loop {
             start -= 1;
-            digits[start] = b'0' + (n % 10) as u8;
-            n /= 10;
+            let (quotient, digit) = div_small(n, 10);
+            digits[start] = b'0' + digit as u8;
+            n = quotient;
             if n == 0 {
                 break;
             }
@@ -40,6 +41,23 @@ impl Decimal {
     pub(crate) fn as_bytes(&self) -> &[u8] {
         &self.digits[usize::from(self.start)..]
     }
+}
+
+/// `n / d` and `n % d` for a divisor below 2^16, with 32-bit divisions only.
+///
+/// A 32-bit microcontroller has no 64-bit divide instruction, and the library routine that
+/// would stand in for it costs about a kilobyte of flash; long division by 16-bit limbs needs
+/// none of it.
+pub(crate) fn div_small(n: u64, d: u16) -> (u64, u32) {
+    let d = u32::from(d);
+    let mut quotient = 0u64;
+    let mut remainder = 0u32;
+    for shift in [48, 32, 16, 0] {
+        let current = (remainder << 16) | ((n >> shift) as u32 & 0xffff);
+        quotient |= u64::from(current / d) << shift;
+        remainder = current % d;
+    }
+    (quotient, remainder)
 }
 
 /// A byte sink: a hasher, a MAC or an output buffer.
@@ -127,6 +145,25 @@ mod tests {
         assert_eq!(Decimal::new(0).as_bytes(), b"0");
         assert_eq!(Decimal::new(1551113065).as_bytes(), b"1551113065");
         assert_eq!(Decimal::new(u64::MAX).as_bytes(), b"18446744073709551615");
+    }
+
+    #[test]
+    fn small_divisions_match_the_native_ones() {
+        let mut n = 1u64;
+        for _ in 0..2000 {
+            for d in [1u16, 3, 10, 675, 1000, u16::MAX] {
+                let (q, r) = div_small(n, d);
+                assert_eq!(
+                    (q, u64::from(r)),
+                    (n / u64::from(d), n % u64::from(d)),
+                    "{n} / {d}"
+                );
+            }
+            n = n
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+        }
+        assert_eq!(div_small(u64::MAX, 10), (u64::MAX / 10, 5));
     }
 
     #[test]

@@ -72,11 +72,13 @@ impl Canonical<'_> {
     pub fn hash(&self) -> [u8; 32] {
         let mut hasher = Sha256::new();
         self.write_to(&mut hasher);
-        hasher.finalize().into()
+        finish_hash(hasher)
     }
 
     fn write_to(&self, out: &mut impl Sink) {
-        let payload_hash = hex32(&Sha256::digest(self.payload).into());
+        let mut hasher = Sha256::new();
+        hasher.put(self.payload);
+        let payload_hash = hex32(&finish_hash(hasher));
 
         out.put(self.method.as_str().as_bytes());
         out.put(b"\n/\n");
@@ -243,12 +245,34 @@ impl fmt::Display for Authorization<'_> {
     }
 }
 
+// The hash and MAC steps are kept out of line: each is one copy in a firmware's flash rather
+// than one per use, at the cost of a call.
+
 /// A key for HMAC-SHA256; any length is accepted.
+#[inline(never)]
 fn hmac(key: &[u8]) -> Hmac<Sha256> {
     match Hmac::new_from_slice(key) {
         Ok(mac) => mac,
         Err(_) => unreachable!("HMAC takes keys of any length"),
     }
+}
+
+/// HMAC-SHA256 of `data` under `key`.
+#[inline(never)]
+fn hmac_of(key: &[u8], data: &[u8]) -> [u8; 32] {
+    let mut mac = hmac(key);
+    mac.put(data);
+    finish_mac(mac)
+}
+
+#[inline(never)]
+fn finish_mac(mac: Hmac<Sha256>) -> [u8; 32] {
+    mac.finalize().into_bytes().into()
+}
+
+#[inline(never)]
+fn finish_hash(hasher: Sha256) -> [u8; 32] {
+    hasher.finalize().into()
 }
 
 /// The derived key for one UTC day and one service.
@@ -271,18 +295,10 @@ impl SigningKey {
         tc3_secret[..3].copy_from_slice(b"TC3");
         tc3_secret[3..3 + secret.len()].copy_from_slice(secret);
 
-        let mut mac = hmac(&tc3_secret[..3 + secret.len()]);
+        let mut key = hmac_of(&tc3_secret[..3 + secret.len()], &date.to_ascii());
         tc3_secret.zeroize();
-        mac.update(&date.to_ascii());
-        let mut key: [u8; 32] = mac.finalize().into_bytes().into();
-
-        let mut mac = hmac(&key);
-        mac.update(service.as_bytes());
-        key = mac.finalize().into_bytes().into();
-
-        let mut mac = hmac(&key);
-        mac.update(b"tc3_request");
-        key = mac.finalize().into_bytes().into();
+        key = hmac_of(&key, service.as_bytes());
+        key = hmac_of(&key, b"tc3_request");
 
         Self {
             key,
@@ -303,7 +319,7 @@ impl SigningKey {
     pub fn sign(&self, string_to_sign: &StringToSign<'_>) -> Signature {
         let mut mac = hmac(&self.key);
         string_to_sign.write_to(&mut mac);
-        Signature(mac.finalize().into_bytes().into())
+        Signature(finish_mac(mac))
     }
 }
 

@@ -25,8 +25,9 @@ impl UtcDate {
     /// four digits for the year.
     pub fn from_unix(secs: u64) -> Self {
         const LAST_DAY: u64 = 2_932_896; // 9999-12-31
-        let days = (secs / SECS_PER_DAY).min(LAST_DAY);
-        let (year, month, day) = civil_from_days(days as i64);
+        // 86 400 = 128 × 675: two steps that need no 64-bit division.
+        let (days, _) = crate::bytes::div_small(secs >> 7, 675);
+        let (year, month, day) = civil_from_days(days.min(LAST_DAY) as i32);
         Self {
             year: year as u16,
             month,
@@ -61,20 +62,23 @@ impl fmt::Display for UtcDate {
     }
 }
 
+// The calendar works in `i32`, which holds every day of years -5 million to 5 million: no
+// 64-bit division on 32-bit targets.
+
 /// Days since 1970-01-01 of a proleptic Gregorian date.
-pub(crate) fn days_from_civil(year: i64, month: u8, day: u8) -> i64 {
+pub(crate) fn days_from_civil(year: i32, month: u8, day: u8) -> i32 {
     let y = if month <= 2 { year - 1 } else { year };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
-    let m = i64::from(month);
+    let m = i32::from(month);
     let mp = if m > 2 { m - 3 } else { m + 9 };
-    let doy = (153 * mp + 2) / 5 + i64::from(day) - 1;
+    let doy = (153 * mp + 2) / 5 + i32::from(day) - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
 }
 
 /// The proleptic Gregorian date of a day count since 1970-01-01.
-pub(crate) fn civil_from_days(days: i64) -> (i64, u8, u8) {
+pub(crate) fn civil_from_days(days: i32) -> (i32, u8, u8) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
@@ -83,7 +87,7 @@ pub(crate) fn civil_from_days(days: i64) -> (i64, u8, u8) {
     let mp = (5 * doy + 2) / 153;
     let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
     let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let year = yoe + era * 400 + i32::from(month <= 2);
     (year, month, day)
 }
 
@@ -120,8 +124,8 @@ pub fn parse_http_date(value: &[u8]) -> Option<u64> {
         return None;
     }
 
-    let days = days_from_civil(i64::from(year), month, day);
-    if civil_from_days(days) != (i64::from(year), month, day) {
+    let days = days_from_civil(year as i32, month, day);
+    if civil_from_days(days) != (year as i32, month, day) {
         return None;
     }
     if WEEKDAYS[days.rem_euclid(7) as usize][..] != v[0..3] {
