@@ -97,42 +97,45 @@ pub(crate) fn civil_from_days(days: i32) -> (i32, u8, u8) {
 /// Returns `None` for anything else, including the obsolete RFC 850 and asctime forms, which
 /// no current server sends, and for impossible dates such as 31 February.
 pub fn parse_http_date(value: &[u8]) -> Option<u64> {
-    const MONTHS: [&[u8; 3]; 12] = [
-        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
-        b"Dec",
-    ];
-    const WEEKDAYS: [&[u8; 3]; 7] = [b"Thu", b"Fri", b"Sat", b"Sun", b"Mon", b"Tue", b"Wed"];
+    // `d` stands for a digit and `a` for a letter; every other byte must match.
+    const SHAPE: &[u8; 29] = b"aaa, dd aaa dddd dd:dd:dd GMT";
+    const MONTHS: &[u8; 36] = b"JanFebMarAprMayJunJulAugSepOctNovDec";
+    const WEEKDAYS: &[u8; 21] = b"ThuFriSatSunMonTueWed"; // 1970-01-01 was a Thursday
 
     let v: &[u8; 29] = value.trim_ascii().try_into().ok()?;
-    let number = |range: core::ops::Range<usize>| -> Option<u32> {
-        v[range].iter().try_fold(0u32, |n, &b| {
-            b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0'))
-        })
-    };
+    let mut numbers = [0u32; 6]; // day, year, hour, minute, second, and a spare
+    let mut field = 0;
+    for (i, (&b, &shape)) in v.iter().zip(SHAPE).enumerate() {
+        let fits = match shape {
+            b'd' => b.is_ascii_digit(),
+            b'a' => b.is_ascii_alphabetic(),
+            _ => b == shape,
+        };
+        if !fits {
+            return None;
+        }
+        if shape == b'd' {
+            numbers[field] = numbers[field] * 10 + u32::from(b - b'0');
+            if SHAPE.get(i + 1) != Some(&b'd') {
+                field += 1;
+            }
+        }
+    }
+    let [day, year, hour, minute, second, _] = numbers;
 
-    let fixed = [(3, b','), (4, b' '), (7, b' '), (11, b' '), (16, b' ')];
-    let fixed_tail = [(19, b':'), (22, b':'), (25, b' ')];
-    if fixed.iter().chain(&fixed_tail).any(|&(i, c)| v[i] != c) || &v[26..] != b"GMT" {
+    let month = MONTHS.chunks(3).position(|m| m == &v[8..11])? as u8 + 1;
+    if year < 1970 || hour > 23 || minute > 59 || second > 60 || day == 0 || day > 31 {
         return None;
     }
-
-    let day = number(5..7)? as u8;
-    let month = MONTHS.iter().position(|m| m[..] == v[8..11])? as u8 + 1;
-    let year = number(12..16)?;
-    let (hour, minute, second) = (number(17..19)?, number(20..22)?, number(23..25)?);
-    if year < 1970 || hour > 23 || minute > 59 || second > 60 || day == 0 {
+    let days = days_from_civil(year as i32, month, day as u8);
+    if civil_from_days(days) != (year as i32, month, day as u8) {
         return None;
     }
-
-    let days = days_from_civil(year as i32, month, day);
-    if civil_from_days(days) != (year as i32, month, day) {
+    let weekday = days.rem_euclid(7) as usize * 3;
+    if WEEKDAYS.get(weekday..weekday + 3)? != &v[0..3] {
         return None;
     }
-    if WEEKDAYS[days.rem_euclid(7) as usize][..] != v[0..3] {
-        return None;
-    }
-    let secs = days as u64 * SECS_PER_DAY + u64::from(hour * 3600 + minute * 60 + second);
-    Some(secs)
+    Some(days as u64 * SECS_PER_DAY + u64::from(hour * 3600 + minute * 60 + second))
 }
 
 #[cfg(test)]

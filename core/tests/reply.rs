@@ -316,7 +316,15 @@ fn invalid_utf8_and_escapes() {
         Err(ReplyError::Json(JsonError::InvalidUnicodeCodePoint))
     );
 
-    for escape in [r"\x", r"\u12", r"\uD800", r"\uZZZZ"] {
+    for escape in [
+        r"\x",
+        r"\u12",
+        r"\uD800",
+        r"\uDE00",
+        r"\uD83D\u0041",
+        r"\uZZZZ",
+        r"\",
+    ] {
         let body = LIVE.replacen("client1", &format!("client{escape}1"), 1);
         assert_eq!(
             body_error(&body),
@@ -324,10 +332,14 @@ fn invalid_utf8_and_escapes() {
             "{escape}"
         );
     }
-    let body = LIVE.replacen("client1", r"client\u00e9\n\t\/\u4e2d", 1);
+    let body = LIVE.replacen(
+        "client1",
+        r#"client\u00e9\n\t\/\u4e2d\uD83D\uDE00\\\"\b\f\r"#,
+        1,
+    );
     let mut record: DeviceCertificate = DeviceCertificate::new();
     parse_body(body.as_bytes(), &mut record).expect("valid escapes");
-    assert_eq!(record.client_id, "clienté\n\t/中");
+    assert_eq!(record.client_id, "clienté\n\t/中😀\\\"\u{8}\u{c}\r");
 }
 
 #[test]

@@ -85,7 +85,10 @@ fn a_whole_check_logs_no_secret() {
     check::judge(&record, query.serial, timestamp * 1000, &Policy::default());
 
     let date = mqttcert_core::time::UtcDate::from_unix(timestamp).to_string();
-    assert_eq!(date, "2024-08-19", "the keys below are those of the request's day");
+    assert_eq!(
+        date, "2024-08-19",
+        "the keys below are those of the request's day"
+    );
     let date_key = hmac(format!("TC3{SECRET_KEY}").as_bytes(), date.as_bytes());
     let service_key = hmac(&date_key, b"mqtt");
     let signing_key = hmac(&service_key, b"tc3_request");

@@ -83,10 +83,22 @@ fn load_reply(buf: &mut [u8]) -> usize {
 mod work {
     use core::hint::black_box;
 
-    /// Loads the reply and keeps both buffers alive; returns the reply's length.
+    /// Loads the reply and keeps both buffers, the inputs and the failure messages of the full
+    /// build alive, so that the difference is the core's code alone; returns the reply's length.
     #[inline(never)]
     pub fn run(request: &mut [u8], reply: &mut [u8]) -> Result<usize, &'static str> {
+        use super::input::*;
         black_box(request);
+        black_box((
+            SECRET_ID,
+            SECRET_KEY,
+            HOST,
+            REGION,
+            INSTANCE_ID,
+            SERIAL,
+            NOW,
+        ));
+        black_box(super::failure::ALL);
         let filled = super::load_reply(reply);
         black_box(Ok(filled))
     }
@@ -103,14 +115,8 @@ mod work {
     use mqttcert_core::sign::Signer;
     use mqttcert_core::{DeviceCertificate, SecretKey, Verdict};
 
-    const SECRET_ID: &str = "AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE";
-    const SECRET_KEY: &str = "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE";
-    const HOST: &str = "mqtt.intl.tencentcloudapi.com";
-    const REGION: &str = "ap-guangzhou";
-    const INSTANCE_ID: &str = "mqtt-jbgwp4ae";
-    const SERIAL: &str = "0eef68a582b94254296e54ce754f94d707a59911";
-    /// The moment of the check, Unix seconds: the reply's `Date`.
-    const NOW: u64 = 1_724_100_000;
+    use super::failure;
+    use super::input::*;
 
     /// Signs and writes the request twice with one signer (the first call derives the signing
     /// key, the second reuses it), reads the reply and judges it; returns the request's length.
@@ -121,9 +127,9 @@ mod work {
         // plain static, `DeviceCertificate::new()` (whose enum tags are not zero) would put the
         // whole record in `.data`, and a 5 KB copy of it in flash.
         let record = cortex_m::singleton!(: DeviceCertificate = DeviceCertificate::new())
-            .ok_or("record taken twice")?;
+            .ok_or(failure::RECORD)?;
 
-        let secret_key = SecretKey::new(black_box(SECRET_KEY)).map_err(|_| "secret key refused")?;
+        let secret_key = SecretKey::new(black_box(SECRET_KEY)).map_err(|_| failure::SECRET_KEY)?;
         let credential = Credential::new(black_box(SECRET_ID), &secret_key);
         let endpoint = Endpoint::new(black_box(HOST), black_box(REGION));
         let query = DescribeDeviceCertificate {
@@ -135,33 +141,71 @@ mod work {
         let mut signer = Signer::new();
         let first = query
             .write_request(request, &endpoint, &credential, &mut signer, now)
-            .map_err(|_| "first request not written")?;
+            .map_err(|_| failure::FIRST_REQUEST)?;
         let second = query
             .write_request(request, &endpoint, &credential, &mut signer, now + 60)
-            .map_err(|_| "second request not written")?;
+            .map_err(|_| failure::SECOND_REQUEST)?;
         if first == 0 || second != first || !request.starts_with(b"POST / HTTP/1.1\r\n") {
-            return Err("request malformed");
+            return Err(failure::REQUEST);
         }
 
         let filled = super::load_reply(reply);
         let info = match response::read_reply(reply, filled, true, record) {
             Ok(Read::Complete(info)) => info,
-            Ok(Read::Incomplete) => return Err("reply incomplete"),
-            Err(_) => return Err("reply refused"),
+            Ok(Read::Incomplete) => return Err(failure::INCOMPLETE),
+            Err(_) => return Err(failure::REFUSED),
         };
         if info.date != Some(NOW)
             || !record
                 .device_certificate
                 .ends_with("-----END CERTIFICATE-----\n")
         {
-            return Err("reply misread");
+            return Err(failure::MISREAD);
         }
 
         match check::judge(record, query.serial, now * 1000, &Policy::default()) {
             Verdict::Healthy { .. } => Ok(first),
-            _ => Err("unexpected verdict"),
+            _ => Err(failure::VERDICT),
         }
     }
+}
+
+/// What both builds take in: the documented example.
+mod input {
+    pub const SECRET_ID: &str = "AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE";
+    pub const SECRET_KEY: &str = "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE";
+    pub const HOST: &str = "mqtt.intl.tencentcloudapi.com";
+    pub const REGION: &str = "ap-guangzhou";
+    pub const INSTANCE_ID: &str = "mqtt-jbgwp4ae";
+    pub const SERIAL: &str = "0eef68a582b94254296e54ce754f94d707a59911";
+    /// The moment of the check, Unix seconds: the reply's `Date`.
+    pub const NOW: u64 = 1_724_100_000;
+    /// Every text input, for the baseline to keep.
+    pub static ALL: [&str; 6] = [SECRET_ID, SECRET_KEY, HOST, REGION, INSTANCE_ID, SERIAL];
+}
+
+/// How the full build's work can fail; both builds carry the words.
+mod failure {
+    pub const RECORD: &str = "record taken twice";
+    pub const SECRET_KEY: &str = "secret key refused";
+    pub const FIRST_REQUEST: &str = "first request not written";
+    pub const SECOND_REQUEST: &str = "second request not written";
+    pub const REQUEST: &str = "request malformed";
+    pub const INCOMPLETE: &str = "reply incomplete";
+    pub const REFUSED: &str = "reply refused";
+    pub const MISREAD: &str = "reply misread";
+    pub const VERDICT: &str = "unexpected verdict";
+    pub static ALL: [&str; 9] = [
+        RECORD,
+        SECRET_KEY,
+        FIRST_REQUEST,
+        SECOND_REQUEST,
+        REQUEST,
+        INCOMPLETE,
+        REFUSED,
+        MISREAD,
+        VERDICT,
+    ];
 }
 
 /// Paints the free stack, from the end of the statics to [`MARGIN`] bytes below the stack

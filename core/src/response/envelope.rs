@@ -12,7 +12,7 @@ use heapless::String;
 use heapless::string::StringView;
 use serde::Deserializer;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
-use serde_json_core::str::{EscapedStr, EscapedStringFragment};
+use serde_json_core::str::EscapedStr;
 
 use super::api_error::ApiError;
 use super::record::{CertificateSource, DeviceCertificate, Status};
@@ -516,7 +516,10 @@ enum Overflow {
 
 /// Unescapes `value` into `out`; absent or `null` leaves `out` empty.
 ///
-/// It takes a view of the string, so that one copy serves every capacity.
+/// Written here rather than taken from serde-json-core, whose unescaper rejects the surrogate
+/// pairs (`\uD83D\uDE00`) that JSON uses for characters beyond the Basic Multilingual Plane, and
+/// slices strings in ways that pull panic formatting into a firmware. It takes a view of the
+/// string, so that one copy serves every capacity.
 fn unescape(
     field: ReplyField,
     value: Option<EscapedStr<'_>>,
@@ -524,25 +527,75 @@ fn unescape(
     overflow: Overflow,
 ) -> Result<(), ReplyError> {
     out.clear();
-    let Some(value) = value else {
+    let Some(EscapedStr(mut rest)) = value else {
         return Ok(());
     };
-    for fragment in value.fragments() {
-        let fits = match fragment.map_err(|_| ReplyError::InvalidEscape(field))? {
-            EscapedStringFragment::NotEscaped(text) => {
-                out.push_str(text).is_ok()
-                    || (overflow == Overflow::Cut && text.chars().all(|c| out.push(c).is_ok()))
-            }
-            EscapedStringFragment::Escaped(c) => out.push(c).is_ok(),
+    let invalid = ReplyError::InvalidEscape(field);
+    let full = match overflow {
+        Overflow::Refuse => Err(ReplyError::Capacity(field)),
+        Overflow::Cut => Ok(()),
+    };
+    loop {
+        // A run of plain text, then an escape or the end.
+        let run = rest.bytes().position(|b| b == b'\\').unwrap_or(rest.len());
+        let (Some(text), Some(after)) = (rest.get(..run), rest.get(run..)) else {
+            return Err(invalid);
         };
+        let fits = out.push_str(text).is_ok()
+            || (overflow == Overflow::Cut && text.chars().all(|c| out.push(c).is_ok()));
         if !fits {
-            return match overflow {
-                Overflow::Refuse => Err(ReplyError::Capacity(field)),
-                Overflow::Cut => Ok(()),
-            };
+            return full;
         }
+        if after.is_empty() {
+            return Ok(());
+        }
+
+        let (c, used) = decode_escape(after.as_bytes()).ok_or(invalid)?;
+        if out.push(c).is_err() {
+            return full;
+        }
+        rest = after.get(used..).ok_or(invalid)?;
     }
-    Ok(())
+}
+
+/// The character of the escape sequence that starts `bytes`, and the bytes it takes. `None` for
+/// an invalid sequence, a lone surrogate among them.
+fn decode_escape(bytes: &[u8]) -> Option<(char, usize)> {
+    let simple = match *bytes.get(1)? {
+        b'"' => '"',
+        b'\\' => '\\',
+        b'/' => '/',
+        b'b' => '\u{8}',
+        b'f' => '\u{c}',
+        b'n' => '\n',
+        b'r' => '\r',
+        b't' => '\t',
+        b'u' => {
+            let unit = hex4(bytes.get(2..6)?)?;
+            if !(0xD800..0xDC00).contains(&unit) {
+                return Some((char::from_u32(unit)?, 6));
+            }
+            // A high surrogate must be followed by an escaped low one.
+            if bytes.get(6..8)? != b"\\u" {
+                return None;
+            }
+            let low = hex4(bytes.get(8..12)?)?;
+            if !(0xDC00..0xE000).contains(&low) {
+                return None;
+            }
+            let code = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
+            return Some((char::from_u32(code)?, 12));
+        }
+        _ => return None,
+    };
+    Some((simple, 2))
+}
+
+/// Four hex digits.
+fn hex4(digits: &[u8]) -> Option<u32> {
+    digits
+        .iter()
+        .try_fold(0, |n, &d| Some(n * 16 + char::from(d).to_digit(16)?))
 }
 
 #[cfg(test)]
