@@ -49,6 +49,11 @@ impl Decimal {
 /// would stand in for it costs about a kilobyte of flash; long division by 16-bit limbs needs
 /// none of it.
 pub(crate) fn div_small(n: u64, d: u16) -> (u64, u32) {
+    if cfg!(target_pointer_width = "64") {
+        // A 64-bit machine divides natively, by a multiplication when `d` is a constant.
+        let d = u64::from(d);
+        return (n / d, (n % d) as u32);
+    }
     let d = u32::from(d);
     let mut quotient = 0u64;
     let mut remainder = 0u32;
@@ -60,23 +65,51 @@ pub(crate) fn div_small(n: u64, d: u16) -> (u64, u32) {
     (quotient, remainder)
 }
 
+/// The index of the first byte of `bytes` that is `a` or `b`.
+///
+/// Reads a word at a time and looks for a zero byte in the word XORed with each needle: the
+/// long PEM text of a reply is scanned several bytes a step instead of one.
+pub(crate) fn find2(bytes: &[u8], a: u8, b: u8) -> Option<usize> {
+    const WORD: usize = core::mem::size_of::<usize>();
+    const ONES: usize = usize::MAX / 255; // 0x0101…01
+    const HIGHS: usize = ONES << 7; // 0x8080…80
+    let has_zero = |word: usize| word.wrapping_sub(ONES) & !word & HIGHS != 0;
+    let (splat_a, splat_b) = (ONES * usize::from(a), ONES * usize::from(b));
+
+    let mut start = 0;
+    for chunk in bytes.chunks_exact(WORD) {
+        let mut word = [0u8; WORD];
+        word.copy_from_slice(chunk);
+        let word = usize::from_ne_bytes(word);
+        if has_zero(word ^ splat_a) || has_zero(word ^ splat_b) {
+            break;
+        }
+        start += WORD;
+    }
+    let rest = bytes.get(start..)?;
+    rest.iter()
+        .position(|&c| c == a || c == b)
+        .map(|i| start + i)
+}
+
 /// A byte sink: a hasher, a MAC or an output buffer.
 pub(crate) trait Sink {
     fn put(&mut self, bytes: &[u8]);
 }
 
-// The sinks are called from many places with short pieces; kept out of line, each is one copy
-// of the hashing or copying code in flash rather than one per call site.
+// The sinks are called from many places with short pieces. On a microcontroller each is kept
+// out of line, one copy of the hashing or copying code in flash rather than one per call site;
+// on a host, inlining them lets the short copies of constant length compile to plain moves.
 
 impl Sink for sha2::Sha256 {
-    #[inline(never)]
+    #[cfg_attr(target_os = "none", inline(never))]
     fn put(&mut self, bytes: &[u8]) {
         sha2::Digest::update(self, bytes);
     }
 }
 
 impl Sink for hmac::Hmac<sha2::Sha256> {
-    #[inline(never)]
+    #[cfg_attr(target_os = "none", inline(never))]
     fn put(&mut self, bytes: &[u8]) {
         hmac::Mac::update(self, bytes);
     }
@@ -123,7 +156,7 @@ impl<'a> Cursor<'a> {
 }
 
 impl Sink for Cursor<'_> {
-    #[inline(never)]
+    #[cfg_attr(target_os = "none", inline(never))]
     fn put(&mut self, bytes: &[u8]) {
         let end = self.len + bytes.len();
         match self.buf.get_mut(self.len..end) {
@@ -164,6 +197,24 @@ mod tests {
                 .wrapping_add(1442695040888963407);
         }
         assert_eq!(div_small(u64::MAX, 10), (u64::MAX / 10, 5));
+    }
+
+    #[test]
+    fn find2_finds_the_first_of_either_needle() {
+        let text = b"abcdefghijklmnopqrstuvwxyz0123456789";
+        for at in 0..text.len() {
+            for needle in [b'"', b'\\'] {
+                let mut bytes = text.to_vec();
+                bytes[at] = needle;
+                if at + 3 < bytes.len() {
+                    bytes[at + 3] = b'"';
+                }
+                assert_eq!(find2(&bytes, b'"', b'\\'), Some(at), "{at}");
+            }
+        }
+        assert_eq!(find2(text, b'"', b'\\'), None);
+        assert_eq!(find2(b"", b'"', b'\\'), None);
+        assert_eq!(find2(&[0x80, 0xff, 0x22], b'"', b'"'), Some(2));
     }
 
     #[test]

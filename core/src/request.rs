@@ -8,6 +8,7 @@
 use core::fmt;
 
 use serde::Serialize;
+use serde_json_core::str::EscapedStr;
 
 use crate::SecretKey;
 use crate::bytes::{Cursor, Decimal, Sink};
@@ -343,27 +344,17 @@ pub struct DescribeDeviceCertificate<'a> {
 /// The longest body: both fields at their limits, with the JSON around them.
 const BODY_CAPACITY: usize = input::INSTANCE_ID_MAX + input::SERIAL_MAX + 64;
 
-/// Moves `buf[from]` to start at `to`; the ranges may overlap. A byte loop is all a request
-/// needs, and it spares the firmware a general `memmove`.
-fn move_bytes(buf: &mut [u8], from: core::ops::Range<usize>, to: usize) {
-    if to <= from.start {
-        for (i, at) in from.enumerate() {
-            buf[to + i] = buf[at];
-        }
-    } else {
-        for (i, at) in from.enumerate().rev() {
-            buf[to + i] = buf[at];
-        }
-    }
-}
-
 /// The JSON body, field names as the API spells them.
+///
+/// The values have been checked to hold no character that JSON escapes (no quote, backslash or
+/// control character), so they are already valid JSON string contents, and serde-json-core is
+/// told so: it copies them instead of escaping them character by character.
 #[derive(Serialize)]
 struct Body<'a> {
     #[serde(rename = "DeviceCertificateSn")]
-    serial: &'a str,
+    serial: EscapedStr<'a>,
     #[serde(rename = "InstanceId")]
-    instance_id: &'a str,
+    instance_id: EscapedStr<'a>,
 }
 
 impl DescribeDeviceCertificate<'_> {
@@ -385,18 +376,16 @@ impl DescribeDeviceCertificate<'_> {
         input::json_token(Field::InstanceId, self.instance_id, input::INSTANCE_ID_MAX)?;
         input::json_token(Field::CertificateSerial, self.serial, input::SERIAL_MAX)?;
 
-        // The body is written at the end of the buffer, where it can be signed in place while
-        // the head is written at the front; then it moves to follow the head.
+        // The body is written to the stack first, so that it can be signed before the head is
+        // written in front of it.
         let body = Body {
-            serial: self.serial,
-            instance_id: self.instance_id,
+            serial: EscapedStr(self.serial),
+            instance_id: EscapedStr(self.instance_id),
         };
-        let tail = buf.len().saturating_sub(BODY_CAPACITY);
-        let body_len = serde_json_core::to_slice(&body, &mut buf[tail..])
+        let mut body_buf = [0u8; BODY_CAPACITY];
+        let body_len = serde_json_core::to_slice(&body, &mut body_buf)
             .map_err(|_| BuildError::BufferTooSmall)?;
-        let body_start = buf.len() - body_len;
-        move_bytes(buf, tail..tail + body_len, body_start);
-        let (head, body) = buf.split_at_mut(body_start);
+        let body = &body_buf[..body_len];
 
         let call = Call {
             host: endpoint.host,
@@ -411,10 +400,13 @@ impl DescribeDeviceCertificate<'_> {
                 body,
             },
         };
-        let head_len = call.write_head(head, credential, signer)?;
+        let head_len = call.write_head(buf, credential, signer)?;
 
-        move_bytes(buf, body_start..body_start + body_len, head_len);
-        Ok(head_len + body_len)
+        let end = head_len + body_len;
+        buf.get_mut(head_len..end)
+            .ok_or(BuildError::BufferTooSmall)?
+            .copy_from_slice(body);
+        Ok(end)
     }
 }
 

@@ -476,22 +476,20 @@ fn parse_into<const PEM: usize, const TEXT: usize>(
 }
 
 /// Rejects bodies whose objects and arrays nest deeper than [`MAX_NESTING`].
+///
+/// Strings are skipped from quote to quote, so that the brackets in them do not count and the
+/// long PEM text costs a quick scan rather than a walk byte by byte. A malformed body passes
+/// here and is refused by the parser.
 fn check_nesting(body: &[u8]) -> Result<(), ReplyError> {
     let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for &b in body {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
+    let mut at = 0;
+    while let Some(&b) = body.get(at) {
+        at += 1;
         match b {
-            b'"' => in_string = true,
+            b'"' => match string_end(body, at) {
+                Some(end) => at = end,
+                None => return Ok(()),
+            },
             b'{' | b'[' => {
                 depth += 1;
                 if depth > MAX_NESTING {
@@ -503,6 +501,19 @@ fn check_nesting(body: &[u8]) -> Result<(), ReplyError> {
         }
     }
     Ok(())
+}
+
+/// Where the string that starts at `at` (just after its opening quote) ends: just after its
+/// closing quote. `None` when it does not end.
+fn string_end(body: &[u8], mut at: usize) -> Option<usize> {
+    loop {
+        let rest = body.get(at..)?;
+        let found = crate::bytes::find2(rest, b'"', b'\\')?;
+        if rest[found] == b'"' {
+            return Some(at + found + 1);
+        }
+        at += found + 2; // a backslash and the character it escapes
+    }
 }
 
 /// What to do with text beyond a field's capacity.
@@ -537,7 +548,7 @@ fn unescape(
     };
     loop {
         // A run of plain text, then an escape or the end.
-        let run = rest.bytes().position(|b| b == b'\\').unwrap_or(rest.len());
+        let run = crate::bytes::find2(rest.as_bytes(), b'\\', b'\\').unwrap_or(rest.len());
         let (Some(text), Some(after)) = (rest.get(..run), rest.get(run..)) else {
             return Err(invalid);
         };
