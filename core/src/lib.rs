@@ -12,7 +12,7 @@
 //! - [`sign`] implements TC3-HMAC-SHA256 for any Tencent Cloud API 3.0 action. The canonical
 //!   request and the string to sign are streamed into SHA-256 rather than assembled in memory.
 //!   The derived signing key depends only on the secret key, the UTC day and the service, and
-//!   [`sign::Signer`] keeps it for reuse, which saves three of the five HMACs of a signature.
+//!   [`sign::Signer`] keeps it for reuse, which saves three of the four HMACs of a signature.
 //! - [`request`] writes a complete HTTP/1.1 request into a caller-supplied buffer: any action
 //!   through [`request::Call`], and `DescribeDeviceCertificate` through
 //!   [`request::DescribeDeviceCertificate`], whose JSON body is produced by serde-json-core. Every

@@ -376,8 +376,8 @@ impl DescribeDeviceCertificate<'_> {
         input::json_token(Field::InstanceId, self.instance_id, input::INSTANCE_ID_MAX)?;
         input::json_token(Field::CertificateSerial, self.serial, input::SERIAL_MAX)?;
 
-        // The body is written to the stack first, so that it can be signed before the head is
-        // written in front of it.
+        // The body is serialised on the stack first: it is signed before the head is written,
+        // and follows it in the buffer.
         let body = Body {
             serial: EscapedStr(self.serial),
             instance_id: EscapedStr(self.instance_id),
@@ -400,13 +400,7 @@ impl DescribeDeviceCertificate<'_> {
                 body,
             },
         };
-        let head_len = call.write_head(buf, credential, signer)?;
-
-        let end = head_len + body_len;
-        buf.get_mut(head_len..end)
-            .ok_or(BuildError::BufferTooSmall)?
-            .copy_from_slice(body);
-        Ok(end)
+        call.write(buf, credential, signer)
     }
 }
 
