@@ -99,7 +99,7 @@ mod bytes;
 
 pub use check::Verdict;
 pub use response::{ApiError, DeviceCertificate};
-pub use secret::SecretKey;
+pub use secret::{SECRET_KEY_CAPACITY, SecretKey};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

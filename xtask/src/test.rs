@@ -42,6 +42,13 @@ pub fn run() -> Result {
             &["test", "-p", "mqttcert-core", "--features", "log"],
         ],
     )?;
+    eprintln!("\n== documentation (broken links are errors)");
+    util::run(
+        util::cargo()
+            .args(["doc", "-p", "mqttcert-core", "--no-deps"])
+            .env("RUSTDOCFLAGS", "-D warnings"),
+    )?;
+
     for target in TARGETS {
         step(
             &format!("the core for {target} (no_std, no alloc)"),
