@@ -427,8 +427,19 @@ pub fn verify_signature(
     if tc3::verify(&key, &string_to_sign, &auth.signature) {
         return Ok(());
     }
-    // Neither text holds a secret: they are what the client should have signed.
-    log::debug!("signature mismatch; expected canonical request:\n{canonical_request}");
+    // What the client should have signed helps it find its mistake. The canonical request
+    // holds no secret unless the client signed its session token, which is hidden here.
+    let shown: Vec<String> = canonical_request
+        .split('\n')
+        .map(|line| match line.strip_prefix("x-tc-token:") {
+            Some(_) => "x-tc-token:<hidden>".to_owned(),
+            None => line.to_owned(),
+        })
+        .collect();
+    log::debug!(
+        "signature mismatch; expected canonical request:\n{}",
+        shown.join("\n")
+    );
     log::debug!("expected string to sign:\n{string_to_sign}");
     Err(failure(
         "The provided credentials could not be validated. Please check your signature is correct."

@@ -21,18 +21,33 @@
 //! No secret key, session token or derived key is ever logged, at any level; `Debug` of the
 //! types that hold them hides them.
 //!
-//! ```no_run
-//! use mqttcert_tests::{Emulator, Fleet, Options, TlsOptions};
+//! ```
+//! use mqttcert_tests::client::{self, Call};
+//! use mqttcert_tests::fleet::{self, Fleet};
+//! use mqttcert_tests::{Emulator, Options, TlsOptions, time};
 //!
-//! # fn main() -> Result<(), mqttcert_tests::Error> {
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let emu = Emulator::start(Options {
-//!     fleet: Fleet::demo(mqttcert_tests::time::system_now_ms()),
+//!     fleet: Fleet::demo(time::system_now_ms()),
 //!     tls: Some(TlsOptions::generate(["localhost", "127.0.0.1"])),
 //!     ..Options::default()
 //! })?;
-//! println!("http on {}, https on {:?}", emu.http_addr(), emu.https_addr());
-//! let ca_pem = emu.ca_pem(); // pin this in the client
-//! # let _ = ca_pem;
+//! let https = emu.https_addr(); // Some(127.0.0.1:port), serving a certificate of...
+//! let ca_pem = emu.ca_pem(); // ...this CA, which a client pins
+//! # assert!(https.is_some() && ca_pem.is_some());
+//!
+//! // A request signed by this crate's own TC3 code, over plain HTTP.
+//! let addr = emu.http_addr();
+//! let call = Call::describe(
+//!     &addr.to_string(), // the Host header, signed as sent
+//!     fleet::DEMO_SECRET_ID,
+//!     fleet::DEMO_SECRET_KEY,
+//!     fleet::DEMO_INSTANCE_ID,
+//!     fleet::DEMO_REVOKED_SN,
+//!     time::system_now_ms() / 1000,
+//! );
+//! let reply = client::send(addr, &call.sign().to_bytes(), std::time::Duration::from_secs(5))?;
+//! assert_eq!(reply.json()["Response"]["Status"], "REVOKED");
 //! // The server stops when `emu` is dropped.
 //! # Ok(())
 //! # }
@@ -57,6 +72,12 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 pub use error::Error;
+
+// The README's examples run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 pub use fault::{Fault, FaultMode};
 pub use fleet::{Certificate, Credential, Fleet, Instance};
 pub use tls::{Pki, TlsOptions};

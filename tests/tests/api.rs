@@ -402,3 +402,64 @@ fn keep_alive_and_garbage() {
     assert_eq!(code(addr, &describe(addr).sign()), "Success");
     assert_eq!(emu.requests(), 3);
 }
+
+#[test]
+fn idle_connections_are_closed() {
+    let emu = Emulator::start(Options {
+        fleet: common::fleet(),
+        idle_timeout: std::time::Duration::from_millis(200),
+        ..Options::default()
+    })
+    .unwrap();
+    let mut stream = TcpStream::connect_timeout(&emu.http_addr(), TIMEOUT).unwrap();
+    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let started = std::time::Instant::now();
+    let mut rest = Vec::new();
+    assert_eq!(stream.read_to_end(&mut rest).unwrap(), 0);
+    assert!(started.elapsed() < TIMEOUT);
+}
+
+/// Random bytes, and valid requests with bytes flipped or cut short: each connection ends in a
+/// reply or a close, and the server answers normally afterwards.
+#[test]
+fn network_garbage_never_stops_the_server() {
+    let emu = common::emulator();
+    let addr = emu.http_addr();
+    let valid = describe(addr).sign().to_bytes();
+    let mut rng = fastrand::Rng::with_seed(0x5eed);
+
+    for round in 0..300 {
+        let bytes: Vec<u8> = match round % 3 {
+            0 => (0..rng.usize(0..600)).map(|_| rng.u8(..)).collect(),
+            1 => {
+                let mut bytes = valid.clone();
+                for _ in 0..rng.usize(1..8) {
+                    let i = rng.usize(..bytes.len());
+                    bytes[i] = rng.u8(..);
+                }
+                bytes
+            }
+            _ => valid[..rng.usize(..valid.len())].to_vec(),
+        };
+        let mut stream = TcpStream::connect_timeout(&addr, TIMEOUT).unwrap();
+        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+        stream.set_write_timeout(Some(TIMEOUT)).unwrap();
+        // The server may close before reading everything; only the reading side matters.
+        let _ = stream.write_all(&bytes);
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+        let mut reply = Vec::new();
+        match stream.read_to_end(&mut reply) {
+            Ok(_) => {}
+            Err(e) => assert_eq!(
+                e.kind(),
+                std::io::ErrorKind::ConnectionReset,
+                "round {round}"
+            ),
+        }
+        assert!(
+            reply.is_empty() || reply.starts_with(b"HTTP/1.1 "),
+            "round {round}"
+        );
+    }
+    assert_eq!(code(addr, &describe(addr).sign()), "Success");
+}

@@ -67,6 +67,19 @@ fn no_secret_in_any_log_line() {
         temp(&|c| c.timestamp -= 1000),
         "AuthFailure.SignatureExpire"
     );
+    // A client that signs its token too, with the wrong key: the debug line showing the
+    // expected canonical request must not show the token.
+    assert_eq!(
+        temp(&|c| {
+            c.secret_key = "wrong".into();
+            c.extra_signed = vec![("x-tc-token".into(), TEMP_TOKEN.into())];
+        }),
+        "AuthFailure.SignatureFailure"
+    );
+    assert_eq!(
+        temp(&|c| c.extra_signed = vec![("x-tc-token".into(), TEMP_TOKEN.into())]),
+        "Success"
+    );
     let mut wrong_key = describe(addr);
     wrong_key.secret_key = "wrong".into();
     assert_eq!(

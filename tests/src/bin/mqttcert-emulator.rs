@@ -35,7 +35,7 @@ struct Args {
     tls_listen: Option<SocketAddr>,
 
     /// Directory of ca.pem, server.pem and server.key; generated there when missing.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", requires = "tls_listen")]
     tls_dir: Option<PathBuf>,
 
     /// Subject alternative name of a generated server certificate (repeat for several).
