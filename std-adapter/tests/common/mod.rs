@@ -1,7 +1,8 @@
 //! A minimal HTTP server for the transport and CLI tests: it answers each request with what a
 //! handler makes of it, and keeps what it received.
 
-#![allow(dead_code)] // each test file uses its own part of this module
+#![allow(dead_code)]
+// each test file uses its own part of this module
 // A helper that cannot do its job fails the test, as an assertion would.
 #![allow(clippy::unwrap_used)]
 
