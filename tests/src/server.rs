@@ -338,10 +338,20 @@ fn log_line(
     log::info!(
         "{peer} {} {} SecretId={} -> {code} in {:.1} ms{note}",
         request.method,
-        request.header("X-TC-Action").unwrap_or("-"),
-        secret_id.unwrap_or("-"),
+        printable(request.header("X-TC-Action").unwrap_or("-")),
+        printable(secret_id.unwrap_or("-")),
         started.elapsed().as_secs_f64() * 1000.0,
     );
+}
+
+/// A value from the network as a log shows it: at most 64 characters, control characters and
+/// non-ASCII replaced, so that it cannot forge lines or drive a terminal.
+fn printable(value: &str) -> String {
+    value
+        .chars()
+        .take(64)
+        .map(|c| if c.is_ascii_graphic() { c } else { '?' })
+        .collect()
 }
 
 async fn read_more<S: Transport>(

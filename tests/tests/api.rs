@@ -463,3 +463,15 @@ fn network_garbage_never_stops_the_server() {
     }
     assert_eq!(code(addr, &describe(addr).sign()), "Success");
 }
+
+/// Started and dropped from async code, as a `#[tokio::test]` of another crate would.
+#[tokio::test]
+async fn starts_and_stops_inside_a_runtime() {
+    let emu = common::emulator();
+    let addr = emu.http_addr();
+    let code = tokio::task::spawn_blocking(move || code(addr, &describe(addr).sign()))
+        .await
+        .unwrap();
+    assert_eq!(code, "Success");
+    drop(emu);
+}
