@@ -135,7 +135,8 @@ impl ClientBuilder {
         self
     }
 
-    /// Share this limiter instead of the process's (20 requests a second).
+    /// Share this limiter instead of the process's ([`crate::retry::DEFAULT_RATE`] requests a
+    /// second).
     pub fn rate_limiter(mut self, limiter: Arc<RateLimiter>) -> Self {
         self.limiter = Some(limiter);
         self

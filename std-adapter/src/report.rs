@@ -9,9 +9,7 @@ use std::fmt::Write as _;
 use mqttcert_core::response::ErrorClass;
 use mqttcert_core::time::UtcDate;
 use mqttcert_core::{DeviceCertificate, Verdict};
-use serde::Serialize as _;
-use serde_json::Value;
-use serde_json::json;
+use serde::Serialize;
 
 use crate::{Checked, Error};
 
@@ -150,15 +148,16 @@ pub fn describe_table(record: &DeviceCertificate) -> String {
 pub fn check_line(serial: &str, checked: &Checked) -> String {
     let record = &checked.described.record;
     format!(
-        "{serial}: {} (status {}, not after {})",
+        "{serial}: {}; status {}, not after {}",
         checked.verdict,
         record.status,
         utc_time(record.not_after_time)
     )
 }
 
-/// One line of `mqttcert batch`'s output.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// One line of `mqttcert batch`'s output; its JSON has the fields in this order, absent
+/// values as `null`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct BatchRow {
     /// The serial as read from the input.
     pub serial: String,
@@ -177,6 +176,7 @@ pub struct BatchRow {
     /// The request id of an API error.
     pub request_id: Option<String>,
     /// How bad it is.
+    #[serde(skip)]
     pub health: Option<Health>,
 }
 
@@ -231,17 +231,8 @@ impl BatchRow {
 
     /// The row as one line of JSON (without the newline).
     pub fn to_json(&self) -> String {
-        let value: Value = json!({
-            "serial": self.serial,
-            "verdict": self.verdict,
-            "days_left": self.days_left,
-            "status": self.status,
-            "not_after": self.not_after,
-            "error_code": self.error_code,
-            "error_message": self.error_message,
-            "request_id": self.request_id,
-        });
-        value.to_string()
+        // A struct of strings and integers always serialises.
+        serde_json::to_string(self).unwrap_or_default()
     }
 
     /// The row as one CSV record (RFC 4180 quoting; without the newline).
@@ -307,6 +298,71 @@ mod tests {
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
+    }
+
+    #[test]
+    fn exit_codes_of_verdicts_and_errors() {
+        let cases = [
+            (Verdict::Healthy { expires_in_ms: 1 }, 0),
+            (Verdict::Expiring { expires_in_ms: 1 }, 1),
+            (Verdict::Expired { expired_for_ms: 1 }, 2),
+            (Verdict::NotYetValid { valid_in_ms: 1 }, 2),
+            (Verdict::Revoked, 2),
+            (Verdict::Inactive, 2),
+            (Verdict::PendingActivation, 2),
+            (Verdict::UnknownStatus, 2),
+            (Verdict::SerialMismatch, 2),
+        ];
+        for (verdict, code) in cases {
+            assert_eq!(Health::of_verdict(verdict).exit_code(), code, "{verdict}");
+        }
+
+        let api = |code: &str| {
+            Error::Api(crate::ApiFailure {
+                code: code.to_owned(),
+                message: String::new(),
+                request_id: String::new(),
+                class: ErrorClass::of(code),
+            })
+        };
+        for (err, code) in [
+            (api("ResourceNotFound.Certificate"), 2),
+            (api("ResourceNotFound.Instance"), 2),
+            (api("AuthFailure.SignatureFailure"), 3),
+            (api("RequestLimitExceeded"), 3),
+            (api("InvalidParameterValue"), 3),
+            (
+                Error::Http {
+                    status: 502,
+                    from_proxy: false,
+                },
+                3,
+            ),
+            (Error::config("x"), 3),
+        ] {
+            assert_eq!(Health::of_error(&err).exit_code(), code, "{err}");
+        }
+    }
+
+    #[test]
+    fn batch_rows_keep_their_field_order() {
+        let row = BatchRow {
+            serial: "aa01".to_owned(),
+            verdict: "revoked".to_owned(),
+            status: Some("REVOKED".to_owned()),
+            not_after: Some("2025-09-18".to_owned()),
+            health: Some(Health::Critical),
+            ..BatchRow::default()
+        };
+        assert_eq!(
+            row.to_json(),
+            r#"{"serial":"aa01","verdict":"revoked","days_left":null,"status":"REVOKED","not_after":"2025-09-18","error_code":null,"error_message":null,"request_id":null}"#
+        );
+        assert_eq!(row.to_csv(), "aa01,revoked,,REVOKED,2025-09-18,,,");
+        assert_eq!(
+            CSV_HEADER.split(',').count(),
+            row.to_csv().split(',').count()
+        );
     }
 
     #[test]

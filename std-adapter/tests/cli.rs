@@ -286,6 +286,12 @@ fn batch_writes_json_lines_in_input_order() {
     assert_eq!(output.status.code(), Some(2));
 
     let out = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        out.starts_with(
+            r#"{"serial":"aa01","verdict":"healthy","days_left":200,"status":"ACTIVE","#
+        ),
+        "{out}"
+    );
     let rows: Vec<Value> = out
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())

@@ -31,8 +31,8 @@ Credentials, first found wins:
   3. the [default] profile of ~/.tencentcloud/credentials (secret_id, secret_key, token)
 
 Network: HTTPS_PROXY (an http:// proxy, used through CONNECT) and NO_PROXY are honoured.
-Requests are kept under the API's limit of 20 a second; rate limits, server errors and
-network failures are retried up to 4 attempts within 30 s.
+Requests are paced at 19 a second, under the API's limit of 20. Rate limits, server errors
+and network failures are retried, up to 4 attempts within 30 s.
 
 Logging goes to stderr: -v for one line per check, -vv for attempts and retries, -vvv for
 everything; RUST_LOG overrides. No secret is ever logged.
