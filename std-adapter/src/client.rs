@@ -7,7 +7,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use mqttcert_core::check::{self, Policy};
 use mqttcert_core::clock::ClockOffset;
-use mqttcert_core::request::{self, DescribeDeviceCertificate, Endpoint, Language};
+use mqttcert_core::input::{Field, InvalidInput};
+use mqttcert_core::request::{self, Call, DescribeDeviceCertificate, Endpoint, Language, Payload};
 use mqttcert_core::response::{self, Answer, ErrorClass, Reply};
 use mqttcert_core::sign::Signer;
 use mqttcert_core::{DeviceCertificate, Verdict};
@@ -355,31 +356,29 @@ impl Inner {
         let len = query
             .write_request(buf, &self.endpoint(), &credential, &mut signer, timestamp)
             .map_err(|err| match err {
-                request::BuildError::Input(input)
-                    if matches!(
-                        input.field,
-                        mqttcert_core::input::Field::SecretId | mqttcert_core::input::Field::Token
-                    ) =>
-                {
-                    Error::Credentials {
-                        what: "the core refuses them".to_owned(),
-                        source: Some(Box::new(err)),
-                    }
-                }
-                _ => Error::config_because("the request cannot be written", err),
+                request::BuildError::Input(input) => refused(input),
+                other => Error::config_because("the request cannot be written", other),
             })?;
         Ok((len, timestamp))
     }
 
-    /// Signs one request with placeholder identifiers, so that a bad host, region or
-    /// credential is reported by `build` rather than by the first call.
+    /// Checks the host, the region and the credential as the core will, so that a bad one is
+    /// reported by `build` rather than by the first call.
     fn validate(&self) -> Result<(), Error> {
-        let query = DescribeDeviceCertificate {
-            instance_id: "mqtt-0",
-            serial: "00",
+        let call = Call {
+            host: &self.host_header,
+            service: request::SERVICE,
+            action: request::DESCRIBE_DEVICE_CERTIFICATE,
+            version: request::VERSION,
+            region: Some(&self.region),
+            language: self.language,
+            timestamp: 0,
+            payload: Payload::Json {
+                content_type: request::JSON,
+                body: b"{}",
+            },
         };
-        let mut buf = vec![0; self.request_capacity()];
-        self.sign(&query, &mut buf).map(drop)
+        call.validate(&self.credentials.as_core()).map_err(refused)
     }
 
     fn request_capacity(&self) -> usize {
@@ -486,6 +485,18 @@ impl Inner {
         let local = unix_now().as_secs();
         date.map(|server| ClockOffset::from_date(server, local))
             .or_else(|| ClockOffset::from_signature_expire(message, local))
+    }
+}
+
+/// An input the core refuses: a credential error for the key's parts, a configuration error
+/// for anything else.
+fn refused(input: InvalidInput) -> Error {
+    match input.field {
+        Field::SecretId | Field::SecretKey | Field::Token => Error::Credentials {
+            what: "the core refuses them".to_owned(),
+            source: Some(Box::new(input)),
+        },
+        _ => Error::config_because("invalid input", input),
     }
 }
 
