@@ -35,6 +35,11 @@ fn empty_home() -> PathBuf {
 /// The binary with the test's credentials in the environment and nothing else of the
 /// caller's that could change its behaviour.
 fn mqttcert(server: &Server) -> Command {
+    mqttcert_at(&server.url())
+}
+
+/// [`mqttcert`] for any endpoint.
+fn mqttcert_at(endpoint: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_mqttcert"));
     for var in [
         "RUST_LOG",
@@ -51,7 +56,7 @@ fn mqttcert(server: &Server) -> Command {
         .env("TENCENTCLOUD_SECRET_ID", SECRET_ID)
         .env("TENCENTCLOUD_SECRET_KEY", SECRET_KEY)
         .env_remove("TENCENTCLOUD_TOKEN")
-        .args(["--endpoint", &server.url(), "--region", "ap-guangzhou"])
+        .args(["--endpoint", endpoint, "--region", "ap-guangzhou"])
         .stdin(Stdio::null());
     command
 }
@@ -449,4 +454,53 @@ fn no_secret_reaches_the_output_at_trace_level() {
         }
     }
     assert!(runs[0].2.contains("signing again"), "{}", runs[0].2);
+}
+
+#[test]
+fn https_with_a_ca_file_directly_and_through_the_environments_proxy() {
+    let (server, ca_file) = tls_server(|_, _| certificate("ACTIVE", 100));
+    let endpoint = format!("https://127.0.0.1:{}", server.addr.port());
+    let check = ["check", "--instance-id", INSTANCE, "--sn", SN];
+
+    let (code, out, err) = run(mqttcert_at(&endpoint)
+        .env("TENCENTCLOUD_TOKEN", TOKEN)
+        .arg("--ca-file")
+        .arg(&ca_file)
+        .arg("-vvv")
+        .args(check));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("healthy (100 days left)"), "{out}");
+    let signature = server.received()[0].signature().to_owned();
+    for secret in [SECRET_KEY, TOKEN, signature.as_str()] {
+        assert!(!out.contains(secret) && !err.contains(secret), "{secret}");
+    }
+    assert_eq!(
+        server.received()[0].header("Host"),
+        Some(format!("127.0.0.1:{}", server.addr.port()).as_str())
+    );
+
+    let (proxy_url, proxy) = proxy(200);
+    let (code, _, err) = run(mqttcert_at(&endpoint)
+        .env("HTTPS_PROXY", &proxy_url)
+        .env("NO_PROXY", "localhost,.example.com")
+        .arg("--ca-file")
+        .arg(&ca_file)
+        .args(check));
+    assert_eq!(code, 0, "{err}");
+    assert!(proxy.join().unwrap().starts_with("CONNECT 127.0.0.1:"));
+
+    let (code, _, err) = run(mqttcert_at(&endpoint)
+        .env("HTTPS_PROXY", "http://127.0.0.1:9")
+        .env("NO_PROXY", "127.0.0.1")
+        .arg("--ca-file")
+        .arg(&ca_file)
+        .args(check));
+    assert_eq!(code, 0, "{err}");
+
+    let (code, _, err) = run(mqttcert_at(&endpoint).args(check));
+    assert_eq!(code, 3);
+    assert!(err.contains("TLS failed with 127.0.0.1:"), "{err}");
+    assert!(err.contains("invalid peer certificate"), "{err}");
+    assert_eq!(server.received().len(), 3);
+    let _ = std::fs::remove_file(ca_file);
 }

@@ -5,8 +5,7 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -282,36 +281,6 @@ fn a_refused_connection_is_a_connect_error() {
     ));
 }
 
-/// A proxy that answers one `CONNECT` and relays the tunnel's bytes both ways.
-fn proxy(status: u16) -> (String, std::thread::JoinHandle<String>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let handle = std::thread::spawn(move || {
-        let (mut client, _) = listener.accept().unwrap();
-        let mut head = Vec::new();
-        let mut byte = [0u8];
-        while !head.ends_with(b"\r\n\r\n") {
-            client.read_exact(&mut byte).unwrap();
-            head.push(byte[0]);
-        }
-        let head = String::from_utf8(head).unwrap();
-        write!(client, "HTTP/1.1 {status} X\r\n\r\n").unwrap();
-        if status != 200 {
-            return head;
-        }
-        let target = head.split(' ').nth(1).unwrap().to_owned();
-        let upstream = TcpStream::connect(target).unwrap();
-        let (mut c2, mut u2) = (client.try_clone().unwrap(), upstream.try_clone().unwrap());
-        let up = std::thread::spawn(move || std::io::copy(&mut c2, &mut u2));
-        let (mut u, mut c) = (upstream, client);
-        let _ = std::io::copy(&mut u, &mut c);
-        let _ = c.shutdown(std::net::Shutdown::Both);
-        let _ = up.join();
-        head
-    });
-    (url, handle)
-}
-
 #[test]
 fn requests_go_through_a_connect_tunnel() {
     let server = Server::start(|_, _| certificate("ACTIVE", 100));
@@ -372,66 +341,7 @@ fn bad_options_are_reported_by_build() {
 }
 
 mod tls {
-    use std::net::TcpStream;
-    use std::path::PathBuf;
-
-    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-    use rustls::{ServerConfig, ServerConnection, StreamOwned};
-
     use super::*;
-
-    impl Stream for StreamOwned<ServerConnection, TcpStream> {
-        fn finish(&mut self) {
-            self.conn.send_close_notify();
-            let _ = self.flush();
-        }
-    }
-
-    /// A CA, written to a PEM file, and a TLS server for 127.0.0.1 whose certificate it signed.
-    fn tls_server(
-        handler: impl Fn(usize, &Received) -> Vec<u8> + Send + Sync + 'static,
-    ) -> (Server, PathBuf) {
-        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-        let key = KeyPair::generate().unwrap();
-        let cert = CertificateParams::new(vec!["127.0.0.1".to_owned()])
-            .unwrap()
-            .signed_by(&key, &ca)
-            .unwrap();
-
-        let ca_file = std::env::temp_dir().join(format!(
-            "mqttcert-ca-{}-{}.pem",
-            std::process::id(),
-            fastrand_suffix()
-        ));
-        std::fs::write(&ca_file, ca.pem()).unwrap();
-
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(
-                vec![CertificateDer::from(cert.der().to_vec())],
-                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-            )
-            .unwrap();
-        let config = Arc::new(config);
-        let server = Server::start_with(handler, move |tcp| {
-            let conn = ServerConnection::new(Arc::clone(&config)).unwrap();
-            Box::new(StreamOwned::new(conn, tcp))
-        });
-        (server, ca_file)
-    }
-
-    fn fastrand_suffix() -> u128 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    }
 
     #[test]
     fn https_with_a_ca_file() {

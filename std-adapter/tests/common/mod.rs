@@ -8,10 +8,14 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use mqttcert_core::time::UtcDate;
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::{ServerConfig, ServerConnection, StreamOwned};
 
 pub const SECRET_ID: &str = "AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE";
 pub const SECRET_KEY: &str = "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE";
@@ -213,4 +217,87 @@ pub fn api_error(code: &str, message: &str, date: u64) -> Vec<u8> {
 /// A gateway's error page.
 pub fn gateway(status: u16) -> Vec<u8> {
     reply(status, "text/html", "<html>bad gateway</html>", now_secs())
+}
+
+/// A number no other call in this run returns, for names of temporary files.
+pub fn unique() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+impl Stream for StreamOwned<ServerConnection, TcpStream> {
+    fn finish(&mut self) {
+        self.conn.send_close_notify();
+        let _ = self.flush();
+    }
+}
+
+/// A CA, written to a PEM file, and a TLS server for 127.0.0.1 whose certificate it signed.
+pub fn tls_server(
+    handler: impl Fn(usize, &Received) -> Vec<u8> + Send + Sync + 'static,
+) -> (Server, PathBuf) {
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .unwrap()
+        .signed_by(&key, &ca)
+        .unwrap();
+
+    let ca_file = std::env::temp_dir().join(format!(
+        "mqttcert-ca-{}-{}.pem",
+        std::process::id(),
+        unique()
+    ));
+    std::fs::write(&ca_file, ca.pem()).unwrap();
+
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![CertificateDer::from(cert.der().to_vec())],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        )
+        .unwrap();
+    let config = Arc::new(config);
+    let server = Server::start_with(handler, move |tcp| {
+        let conn = ServerConnection::new(Arc::clone(&config)).unwrap();
+        Box::new(StreamOwned::new(conn, tcp))
+    });
+    (server, ca_file)
+}
+
+/// A proxy that answers one `CONNECT` and relays the tunnel's bytes both ways.
+pub fn proxy(status: u16) -> (String, std::thread::JoinHandle<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let handle = std::thread::spawn(move || {
+        let (mut client, _) = listener.accept().unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8];
+        while !head.ends_with(b"\r\n\r\n") {
+            client.read_exact(&mut byte).unwrap();
+            head.push(byte[0]);
+        }
+        let head = String::from_utf8(head).unwrap();
+        write!(client, "HTTP/1.1 {status} X\r\n\r\n").unwrap();
+        if status != 200 {
+            return head;
+        }
+        let target = head.split(' ').nth(1).unwrap().to_owned();
+        let upstream = TcpStream::connect(target).unwrap();
+        let (mut c2, mut u2) = (client.try_clone().unwrap(), upstream.try_clone().unwrap());
+        let up = std::thread::spawn(move || std::io::copy(&mut c2, &mut u2));
+        let (mut u, mut c) = (upstream, client);
+        let _ = std::io::copy(&mut u, &mut c);
+        let _ = c.shutdown(std::net::Shutdown::Both);
+        let _ = up.join();
+        head
+    });
+    (url, handle)
 }
