@@ -23,7 +23,7 @@ Examples:
   mqttcert describe --instance-id mqtt-jbgwp4ae --sn 0eef68a5... --output table
   mqttcert check --instance-id mqtt-jbgwp4ae --sn 0eef68a5... --warn-days 45
   mqttcert batch --instance-id mqtt-jbgwp4ae --sns serials.txt --format csv --out report.csv
-  openssl x509 -noout -serial -in device.pem | cut -d= -f2 | mqttcert batch --instance-id mqtt-jbgwp4ae --sns -
+  cut -d, -f1 fleet.csv | mqttcert batch --instance-id mqtt-jbgwp4ae --sns - > report.jsonl
 
 Credentials, first found wins:
   1. --secret-id and --secret-key, or --profile NAME
@@ -161,7 +161,12 @@ pub struct BatchArgs {
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Requests in flight at once (the rate limit applies to all of them together).
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 8,
+        value_parser = clap::value_parser!(u16).range(1..=64)
+    )]
     pub jobs: u16,
 }
 
