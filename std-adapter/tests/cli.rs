@@ -18,16 +18,15 @@ use sha2::Sha256;
 
 const TOKEN: &str = "sts-session-token-0123456789abcdef";
 
-/// A home directory of its own, so that no real profile is read.
+/// A home directory that does not exist, so that no real profile is read.
 fn empty_home() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "mqttcert-cli-home-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
+    std::env::temp_dir().join("mqttcert-test-home-that-does-not-exist")
+}
+
+/// A directory of the test's own for input and output files; the test removes it.
+fn scratch_dir() -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("mqttcert-cli-{}-{}", std::process::id(), unique()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -329,7 +328,7 @@ fn batch_writes_json_lines_in_input_order() {
 #[test]
 fn batch_writes_csv_to_a_file() {
     let server = batch_server();
-    let dir = empty_home();
+    let dir = scratch_dir();
     let input = dir.join("serials.txt");
     let output = dir.join("report.csv");
     std::fs::write(&input, "aa01\naa02\naa04\n").unwrap();
@@ -356,12 +355,13 @@ fn batch_writes_csv_to_a_file() {
             "aa04,not-found,,,,ResourceNotFound.Certificate,\"The certificate does not exist, \"\"really\"\".\",{REQUEST_ID}"
         )
     );
+    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
 fn batch_exit_status_is_the_worst_of_the_serials() {
     let server = batch_server();
-    let dir = empty_home();
+    let dir = scratch_dir();
     let input = dir.join("serials.txt");
     std::fs::write(&input, "aa01\naa02\n").unwrap();
     let (code, _, _) = run(mqttcert(&server)
@@ -375,6 +375,7 @@ fn batch_exit_status_is_the_worst_of_the_serials() {
         .arg("--sns")
         .arg(&input));
     assert_eq!(code, 0);
+    std::fs::remove_dir_all(dir).unwrap();
 }
 
 /// The key the signatures of today are made with: TC3-HMAC-SHA256's three HMACs.
