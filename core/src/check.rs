@@ -145,7 +145,7 @@ pub fn judge<const PEM: usize, const TEXT: usize>(
             Status::Unknown(_) | Status::Missing => Verdict::UnknownStatus,
         }
     };
-    info!("certificate {}: {}", asked_serial, verdict);
+    debug!("certificate {}: {}", asked_serial, verdict);
     verdict
 }
 

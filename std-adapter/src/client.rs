@@ -136,8 +136,8 @@ impl ClientBuilder {
         self
     }
 
-    /// Share this limiter instead of the process's ([`crate::retry::DEFAULT_RATE`] requests a
-    /// second).
+    /// Share this limiter instead of the process's (one request every
+    /// [`crate::retry::DEFAULT_INTERVAL`]).
     pub fn rate_limiter(mut self, limiter: Arc<RateLimiter>) -> Self {
         self.limiter = Some(limiter);
         self

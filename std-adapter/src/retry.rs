@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 
 /// The API's documented rate limit, per second.
 pub const API_RATE_LIMIT: u32 = 20;
-/// The rate the process keeps to by default: a little under [`API_RATE_LIMIT`], because
-/// requests sent evenly can still arrive bunched after a network hiccup, and a server that
-/// counts both ends of a one-second window sees one request more than the schedule.
-pub const DEFAULT_RATE: u32 = 19;
+/// The spacing the process keeps to by default: 51.3 ms, about 19.5 requests a second. Twenty
+/// of these slots span 1.026 s, so that no one-second window, even one counted at both ends,
+/// holds more than [`API_RATE_LIMIT`] requests, with a little room for network jitter.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_micros(51_300);
 
 /// How often and for how long one call is tried.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,7 +91,7 @@ pub struct RateLimiter {
 }
 
 static PROCESS: LazyLock<Arc<RateLimiter>> =
-    LazyLock::new(|| Arc::new(RateLimiter::per_second(DEFAULT_RATE)));
+    LazyLock::new(|| Arc::new(RateLimiter::with_interval(DEFAULT_INTERVAL)));
 
 impl RateLimiter {
     /// At most `rate` requests a second (at least 1).
@@ -107,8 +107,8 @@ impl RateLimiter {
         }
     }
 
-    /// The limiter every client of this process shares by default: [`DEFAULT_RATE`] requests
-    /// a second.
+    /// The limiter every client of this process shares by default: one request every
+    /// [`DEFAULT_INTERVAL`].
     pub fn process() -> Arc<Self> {
         Arc::clone(&PROCESS)
     }

@@ -1,6 +1,9 @@
-//! `cargo xtask demo`: the core's whole job on the documented example, with nothing sent
-//! anywhere: the signed request for `DescribeDeviceCertificate`, the documented reply read into
-//! a record, and the verdict on it.
+//! `cargo xtask demo`: the project's main job, shown to a newcomer.
+//!
+//! First the core alone, with nothing sent anywhere: the signed request for
+//! `DescribeDeviceCertificate`, the documented reply read into a record, and the verdict on it.
+//! Then the host side for real: the local emulator of the API over HTTPS with a small demo
+//! fleet, and the `mqttcert` CLI checking a healthy, an expiring and a revoked certificate.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -10,6 +13,10 @@ use mqttcert_core::request::{Credential, DescribeDeviceCertificate, Endpoint, IN
 use mqttcert_core::response::{self, Answer, DeviceCertificate, Read};
 use mqttcert_core::sign::Signer;
 
+use std::path::Path;
+use std::process::Command;
+
+use crate::emulator::{self, Emulator};
 use crate::util::{self, Result};
 
 /// Placeholder credentials: the demo signs, but sends nothing.
@@ -67,11 +74,117 @@ pub fn run() -> Result {
         println!("   {label:<31} {} → {verdict}: {usable}", date(at_ms));
     }
 
+    println!("\nNothing was sent so far.");
+    host_side()
+}
+
+/// The emulator over HTTPS, and the CLI checking three certificates of the demo fleet.
+fn host_side() -> Result {
     println!(
-        "\nNothing was sent. `cargo xtask test` runs every check; the README shows how to use \
-         the core on a device."
+        "\n4. The host side: the local emulator of the API over HTTPS, and the mqttcert CLI.\n"
+    );
+    let bin = emulator::build("dev")?;
+    let tls_dir = util::root().join("target").join("demo-tls");
+    let emulator = Emulator::start(&bin, &["--demo"], Some(&tls_dir))?;
+    let endpoint = emulator
+        .https
+        .clone()
+        .ok_or("the emulator serves no HTTPS")?;
+    let ca_file = tls_dir.join("ca.pem");
+    println!("   emulator: {endpoint}, its CA in {}", ca_file.display());
+
+    let fleet = demo_fleet()?;
+    println!(
+        "   credentials: the demo fleet's key {}, in the environment\n",
+        fleet.secret_id
+    );
+    for (serial, label) in &fleet.certificates {
+        let mut check = Command::new(bin.join("mqttcert"));
+        check
+            .args([
+                "--endpoint",
+                &endpoint,
+                "--region",
+                "ap-guangzhou",
+                "--ca-file",
+            ])
+            .arg(&ca_file)
+            .args(["check", "--instance-id", &fleet.instance_id, "--sn", serial])
+            .env("TENCENTCLOUD_SECRET_ID", &fleet.secret_id)
+            .env("TENCENTCLOUD_SECRET_KEY", &fleet.secret_key)
+            .env_remove("RUST_LOG");
+        println!(
+            "   $ mqttcert check --instance-id {} --sn {serial}    # {label}",
+            fleet.instance_id
+        );
+        let out = check
+            .output()
+            .map_err(|err| format!("cannot run mqttcert: {err}"))?;
+        for line in String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .chain(String::from_utf8_lossy(&out.stderr).lines())
+        {
+            println!("     {line}");
+        }
+        let status = out.status.code().unwrap_or(-1);
+        println!("     exit status {status}: {}\n", meaning(status));
+    }
+    drop(emulator);
+
+    println!(
+        "Against the real API: drop --endpoint and --ca-file, and set TENCENTCLOUD_SECRET_ID, \
+         TENCENTCLOUD_SECRET_KEY and TENCENTCLOUD_REGION (see the README). `cargo xtask test` \
+         runs every check."
     );
     Ok(())
+}
+
+/// What an exit status of `mqttcert check` means.
+fn meaning(status: i32) -> &'static str {
+    match status {
+        0 => "healthy",
+        1 => "expiring soon: renew it",
+        2 => "revoked, expired, inactive or unknown: stop using it",
+        3 => "could not check",
+        _ => "unexpected",
+    }
+}
+
+/// The demo fleet's credential and certificates, from `tests/fleets/demo.json`.
+struct DemoFleet {
+    secret_id: String,
+    secret_key: String,
+    instance_id: String,
+    /// Serial and a few words on each certificate.
+    certificates: Vec<(String, String)>,
+}
+
+fn demo_fleet() -> Result<DemoFleet> {
+    let path = util::root().join("tests/fleets/demo.json");
+    let fleet: serde_json::Value = read_json(&path)?;
+    let text = |value: &serde_json::Value| value.as_str().unwrap_or_default().to_owned();
+    let credential = &fleet["credentials"][0];
+    let instance = &fleet["instances"][0];
+    let certificates = instance["certificates"]
+        .as_array()
+        .ok_or_else(|| format!("{} lists no certificates", path.display()))?
+        .iter()
+        .map(|c| {
+            let label = format!("{}, {}", text(&c["ClientId"]), text(&c["Status"]));
+            (text(&c["DeviceCertificateSn"]), label)
+        })
+        .collect();
+    Ok(DemoFleet {
+        secret_id: text(&credential["secret_id"]),
+        secret_key: text(&credential["secret_key"]),
+        instance_id: text(&instance["instance_id"]),
+        certificates,
+    })
+}
+
+fn read_json(path: &Path) -> Result<serde_json::Value> {
+    let text = std::fs::read_to_string(path).map_err(|err| format!("{}: {err}", path.display()))?;
+    serde_json::from_str(&text).map_err(|err| format!("{}: {err}", path.display()))
 }
 
 /// Signs the request as of `now` and returns it as text.

@@ -4,8 +4,11 @@
 //! - `cargo xtask test`: every check, installing what a fresh machine lacks.
 //! - `cargo xtask size`: what the core adds to a microcontroller binary, and its peak stack.
 //! - `cargo xtask setup`: only the installation step of `test`.
+//! - `cargo xtask bench-rate`, `cargo xtask bench-tccli`: benchmarks of the host side.
 
+mod bench;
 mod demo;
+mod emulator;
 mod setup;
 mod size;
 mod test;
@@ -32,6 +35,10 @@ enum Command {
     Size,
     /// Install the cross targets and emulators the checks need.
     Setup,
+    /// 200 serials through `mqttcert batch` against an emulator enforcing 20 requests/s.
+    BenchRate,
+    /// One `mqttcert check` beside the same query by the official tccli: time and memory.
+    BenchTccli,
 }
 
 fn main() -> ExitCode {
@@ -40,6 +47,8 @@ fn main() -> ExitCode {
         Command::Test => test::run(),
         Command::Size => size::run().map(|_| ()),
         Command::Setup => setup::run(),
+        Command::BenchRate => bench::rate(),
+        Command::BenchTccli => bench::tccli(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,105 @@
+//! The emulator and the CLI as processes, for the demo and the benchmarks.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::util::{self, Result};
+
+/// How long the emulator may take to start listening.
+const START_LIMIT: Duration = Duration::from_secs(30);
+
+/// Builds the `mqttcert` CLI and the emulator in `profile` ("dev" or "release") and returns the
+/// folder of the binaries.
+pub fn build(profile: &str) -> Result<PathBuf> {
+    util::run(util::cargo().args([
+        "build",
+        "--quiet",
+        "--profile",
+        profile,
+        "-p",
+        "mqttcert",
+        "-p",
+        "mqttcert-tests",
+        "--bins",
+    ]))?;
+    let folder = if profile == "dev" { "debug" } else { profile };
+    Ok(target_dir().join(folder))
+}
+
+/// The workspace's target folder.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| util::root().join("target"))
+}
+
+/// A running emulator, killed when dropped.
+pub struct Emulator {
+    child: Child,
+    /// `http://127.0.0.1:PORT`
+    pub http: String,
+    /// `https://127.0.0.1:PORT`, when TLS was asked for.
+    pub https: Option<String>,
+}
+
+impl Emulator {
+    /// Starts `bin/mqttcert-emulator` with `args` and waits until it listens. With `tls_dir`,
+    /// it also serves HTTPS with the certificates of that folder (made there when missing).
+    pub fn start(bin: &Path, args: &[&str], tls_dir: Option<&Path>) -> Result<Self> {
+        let mut command = Command::new(bin.join("mqttcert-emulator"));
+        command.args(args).arg("--listen").arg("127.0.0.1:0");
+        if let Some(dir) = tls_dir {
+            command
+                .args(["--tls-listen", "127.0.0.1:0", "--tls-dir"])
+                .arg(dir);
+        }
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .env("RUST_LOG", "warn")
+            .spawn()
+            .map_err(|err| format!("cannot start the emulator: {err}"))?;
+
+        // Read the `listening on …` lines on a thread, so that a silent emulator cannot hang us.
+        let stdout = child.stdout.take().ok_or("the emulator has no stdout")?;
+        let (lines, received) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout)
+                .lines()
+                .map_while(std::io::Result::ok)
+            {
+                if lines.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+
+        let wanted = 1 + usize::from(tls_dir.is_some());
+        let mut emulator = Self {
+            child,
+            http: String::new(),
+            https: None,
+        };
+        for _ in 0..wanted {
+            let line = received
+                .recv_timeout(START_LIMIT)
+                .map_err(|_| "the emulator did not start listening in time".to_owned())?;
+            match line.strip_prefix("listening on ") {
+                Some(url) if url.starts_with("https://") => emulator.https = Some(url.to_owned()),
+                Some(url) => emulator.http = url.to_owned(),
+                None => return Err(format!("unexpected line from the emulator: {line}")),
+            }
+        }
+        Ok(emulator)
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
