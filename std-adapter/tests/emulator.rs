@@ -303,7 +303,7 @@ fn faults_that_pass_are_retried() {
         FaultMode::BadGateway,
         FaultMode::Truncated,
     ] {
-        let setup = start(|options| options.fault = Some(Fault::first(1, mode.clone())));
+        let setup = start(|options| options.fault = Some(Fault::first(1, mode)));
         expect(&setup.check(DEMO_HEALTHY_SN), 0, "healthy");
         assert_eq!(
             setup.emulator.requests(),
@@ -315,7 +315,7 @@ fn faults_that_pass_are_retried() {
         FaultMode::Chunked,
         FaultMode::Delay(Duration::from_millis(300)),
     ] {
-        let setup = start(|options| options.fault = Some(Fault::always(mode.clone())));
+        let setup = start(|options| options.fault = Some(Fault::always(mode)));
         expect(&setup.check(DEMO_HEALTHY_SN), 0, "healthy");
     }
 }
@@ -327,7 +327,7 @@ fn faults_that_last_end_in_could_not_check() {
         (FaultMode::BadGateway, "502"),
         (FaultMode::Truncated, "closed"),
     ] {
-        let setup = start(|options| options.fault = Some(Fault::always(mode.clone())));
+        let setup = start(|options| options.fault = Some(Fault::always(mode)));
         let run = setup.check(DEMO_HEALTHY_SN);
         expect(&run, 3, text);
         assert!(
