@@ -100,8 +100,3 @@ mod bytes;
 pub use check::Verdict;
 pub use response::{ApiError, DeviceCertificate};
 pub use secret::{SECRET_KEY_CAPACITY, SecretKey};
-
-/// The README's examples, compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;

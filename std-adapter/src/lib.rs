@@ -68,3 +68,8 @@ pub use retry::{RateLimiter, RetryPolicy};
 pub fn error_chain(err: &dyn std::error::Error) -> String {
     client::chain(err)
 }
+
+/// The project README's examples (the core's and this crate's), compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
