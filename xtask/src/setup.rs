@@ -8,7 +8,10 @@ use crate::util::{self, Result};
 pub const TARGETS: [&str; 2] = ["thumbv7em-none-eabihf", "riscv32imac-unknown-none-elf"];
 
 /// Debian packages and the program each provides.
-const PACKAGES: [(&str, &str); 1] = [("qemu-system-arm", "qemu-system-arm")];
+const PACKAGES: [(&str, &str); 2] = [
+    ("qemu-system-arm", "qemu-system-arm"),
+    ("qemu-system-misc", "qemu-system-riscv32"),
+];
 
 pub fn run() -> Result {
     targets()?;
