@@ -51,6 +51,8 @@
 
 mod client;
 pub mod credentials;
+#[cfg(feature = "device")]
+pub mod device;
 mod error;
 pub mod proxy;
 pub mod report;
