@@ -2,6 +2,7 @@
 //!
 //! - `cargo xtask demo`: the main job, shown end to end.
 //! - `cargo xtask test`: every check, installing what a fresh machine lacks.
+//! - `cargo xtask firmware`: the example firmware under QEMU against the emulator.
 //! - `cargo xtask size`: what the core adds to a microcontroller binary, and its peak stack.
 //! - `cargo xtask setup`: only the installation step of `test`.
 //! - `cargo xtask bench-rate`, `cargo xtask bench-tccli`: benchmarks of the host side.
@@ -9,6 +10,7 @@
 mod bench;
 mod demo;
 mod emulator;
+mod firmware;
 mod setup;
 mod size;
 mod test;
@@ -33,6 +35,8 @@ enum Command {
     Test,
     /// Report the flash and RAM the core adds to a thumbv7em-none-eabihf binary, and its stack.
     Size,
+    /// Build the example firmware, run it under QEMU against the emulator and show its log.
+    Firmware,
     /// Install the cross targets and emulators the checks need.
     Setup,
     /// 200 serials through `mqttcert batch` against an emulator enforcing 20 requests/s.
@@ -46,6 +50,7 @@ fn main() -> ExitCode {
         Command::Demo => demo::run(),
         Command::Test => test::run(),
         Command::Size => size::run().map(|_| ()),
+        Command::Firmware => firmware::run(),
         Command::Setup => setup::run(),
         Command::BenchRate => bench::rate(),
         Command::BenchTccli => bench::tccli(),

@@ -58,7 +58,8 @@ pub fn has(program: &str) -> bool {
         .is_ok_and(|out| out.status.success())
 }
 
-fn describe(command: &Command) -> String {
+/// `command` as a shell line, for echoes and error messages.
+pub fn describe(command: &Command) -> String {
     let mut text = command.get_program().to_string_lossy().into_owned();
     for arg in command.get_args() {
         text.push(' ');

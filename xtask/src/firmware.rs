@@ -1,0 +1,575 @@
+//! `cargo xtask firmware`: the example firmware under QEMU against the local emulator of the API.
+//!
+//! Each scenario starts the emulator (HTTP and HTTPS, with a CA made for the run), builds the
+//! `qemu-virt` binary of `mqttcert-firmware` with the build-time configuration that points it at
+//! the emulator (`MQTTCERT_*` variables, see `firmware-example/build.rs`), runs it on
+//! `qemu-system-riscv32 -M virt` with a time limit, decodes the defmt frames the firmware wrote
+//! to the UART with the ELF's table, prints them, and compares QEMU's exit status and the log
+//! with what the scenario expects.
+//!
+//! Under QEMU's user network the guest reaches the host's `127.0.0.1:PORT` at `10.0.2.2:PORT`,
+//! so the emulator listens on the loopback only and nothing leaves the machine.
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use defmt_decoder::{DecodeError, Table};
+
+use crate::emulator::{self, Emulator};
+use crate::util::{self, Result};
+
+/// The firmware's target.
+pub const TARGET: &str = "riscv32imac-unknown-none-elf";
+/// The package and binary of the board support.
+const PACKAGE: &str = "mqttcert-firmware";
+const BINARY: &str = "qemu-virt";
+
+/// How long one run under QEMU may take; a run normally ends within a few seconds.
+const QEMU_TIME_LIMIT: Duration = Duration::from_secs(60);
+
+/// The host as the guest sees it on QEMU's user network.
+const HOST_FROM_GUEST: &str = "10.0.2.2";
+/// The API host name the firmware signs for and expects in the server certificate.
+const API_HOST: &str = "mqtt.tencentcloudapi.com";
+/// The emulator's demo fleet: its instance, region and first credential.
+const DEMO_INSTANCE: &str = "mqtt-demo01";
+const DEMO_REGION: &str = "ap-guangzhou";
+const DEMO_SECRET_ID: &str = "AKIDDEMO7kq2ZCu4mQx9Tn3Lw8Rb5Hs6Jp1Vy0EXAMPLE";
+const DEMO_SECRET_KEY: &str = "DemoSecretKeyForTheLocalEmulator01";
+/// The demo fleet's healthy, expiring (in 10 days) and revoked certificates.
+const DEMO_HEALTHY: &str = "5a1e0000000000000000000000000000000000a1";
+const DEMO_EXPIRING: &str = "5a1e0000000000000000000000000000000000b2";
+const DEMO_REVOKED: &str = "5a1e0000000000000000000000000000000000c3";
+/// A serial the demo fleet does not have.
+const UNKNOWN_SERIAL: &str = "5a1e00000000000000000000000000000000ffff";
+
+/// The firmware's exit statuses (`firmware-example/src/bin/qemu-virt/exit.rs`), named.
+const STATUSES: [(i32, &str); 8] = [
+    (0, "usable certificate (or bring-up passed)"),
+    (2, "certificate not usable"),
+    (3, "certificate not found"),
+    (4, "TLS failure"),
+    (5, "network failure"),
+    (6, "API error or unreadable reply"),
+    (7, "board failure"),
+    (8, "firmware panic"),
+];
+
+/// One run of the firmware and what it must show.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// A name for the report.
+    pub name: &'static str,
+    /// Only the plain HTTP exchange (`MQTTCERT_BRINGUP=1`), against the emulator's HTTP port.
+    pub bringup: bool,
+    /// The certificate serial the firmware asks about.
+    pub serial: &'static str,
+    /// Options of the emulator besides its listeners and the demo fleet.
+    pub emulator_args: &'static [&'static str],
+    /// Checks the firmware makes, one second apart, before it exits (`MQTTCERT_CHECKS`).
+    pub checks: u32,
+    /// How far the guest's real-time clock is set from the host's, in seconds (`-rtc base=`).
+    pub clock_offset_secs: i64,
+    /// The exit status QEMU must return.
+    pub status: i32,
+    /// Text that a line of the decoded log must contain, once per check.
+    pub log_contains: &'static str,
+}
+
+/// The bring-up: boot, network, one HTTP exchange with the emulator.
+pub const BRINGUP: Scenario = Scenario {
+    name: "bring-up",
+    bringup: true,
+    serial: DEMO_HEALTHY,
+    emulator_args: &[],
+    checks: 1,
+    clock_offset_secs: 0,
+    status: 0,
+    log_contains: "bring-up reply: HTTP/1.1",
+};
+
+/// Full checks over TLS against the demo fleet, one per outcome the firmware tells apart.
+pub const CHECKS: [Scenario; 6] = [
+    Scenario {
+        name: "healthy certificate",
+        bringup: false,
+        serial: DEMO_HEALTHY,
+        emulator_args: &[],
+        checks: 2,
+        clock_offset_secs: 0,
+        status: 0,
+        log_contains: "healthy, ",
+    },
+    Scenario {
+        name: "device clock an hour slow",
+        bringup: false,
+        serial: DEMO_HEALTHY,
+        emulator_args: &[],
+        checks: 1,
+        clock_offset_secs: -3600,
+        status: 0,
+        log_contains: "healthy",
+    },
+    Scenario {
+        name: "expiring certificate",
+        bringup: false,
+        serial: DEMO_EXPIRING,
+        emulator_args: &[],
+        checks: 1,
+        clock_offset_secs: 0,
+        status: 0,
+        log_contains: "expiring",
+    },
+    Scenario {
+        name: "revoked certificate",
+        bringup: false,
+        serial: DEMO_REVOKED,
+        emulator_args: &[],
+        checks: 1,
+        clock_offset_secs: 0,
+        status: 2,
+        log_contains: "revoked",
+    },
+    Scenario {
+        name: "unknown certificate",
+        bringup: false,
+        serial: UNKNOWN_SERIAL,
+        emulator_args: &[],
+        checks: 1,
+        clock_offset_secs: 0,
+        status: 3,
+        log_contains: "not found",
+    },
+    Scenario {
+        name: "server not signed by the pinned CA",
+        bringup: false,
+        serial: DEMO_HEALTHY,
+        emulator_args: &["--tls-untrusted-issuer"],
+        checks: 1,
+        clock_offset_secs: 0,
+        status: 4,
+        log_contains: "check failed: Handshake(InvalidCertificate)",
+    },
+];
+
+/// What one run produced.
+#[derive(Debug)]
+pub struct Run {
+    /// QEMU's exit status.
+    pub status: i32,
+    /// The decoded log, one line per frame.
+    pub log: Vec<String>,
+    /// Wall time from starting QEMU to its exit.
+    pub elapsed: Duration,
+}
+
+/// What the firmware image takes, in bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Image {
+    pub text: u64,
+    pub rodata: u64,
+    pub data: u64,
+    pub bss: u64,
+}
+
+/// `cargo xtask firmware`: the bring-up, then every check scenario.
+pub fn run() -> Result {
+    let mut scenarios = vec![BRINGUP];
+    scenarios.extend(CHECKS);
+    run_scenarios(&scenarios)
+}
+
+/// The step of `cargo xtask test`: every scenario, then clippy on the board support, which
+/// needs a complete build-time configuration (the CA the last scenario's emulator made).
+pub fn test() -> Result {
+    run()?;
+    let ca_pem = tls_dir().join("ca.pem");
+    let mut clippy = util::cargo();
+    clippy
+        .args([
+            "clippy",
+            "-p",
+            PACKAGE,
+            "--features",
+            "qemu",
+            "--target",
+            TARGET,
+        ])
+        .args(["--", "-D", "warnings"]);
+    for (name, value) in configuration(&CHECKS[0], 443, &ca_pem) {
+        clippy.env(name, value);
+    }
+    util::run(&mut clippy)
+}
+
+/// Builds the emulator, then runs each scenario; fails at the first one that does not show what
+/// it must.
+pub fn run_scenarios(scenarios: &[Scenario]) -> Result {
+    if !util::has("qemu-system-riscv32") {
+        return Err("qemu-system-riscv32 is missing: run `cargo xtask setup`".into());
+    }
+    let bin = emulator::build("dev")?;
+
+    for scenario in scenarios {
+        eprintln!("\n-- firmware scenario: {}", scenario.name);
+        let tls_dir = tls_dir();
+        // A fresh CA each time, so that the names of the server certificate are the ones asked.
+        let _ = fs::remove_dir_all(&tls_dir);
+        let mut args = vec!["--demo", "--tls-name", API_HOST];
+        args.extend(scenario.emulator_args);
+        let emulator = Emulator::start(&bin, &args, Some(&tls_dir))?;
+
+        let port = if scenario.bringup {
+            port_of(&emulator.http)?
+        } else {
+            port_of(emulator.https.as_deref().unwrap_or_default())?
+        };
+        let started = Instant::now();
+        let elf = build(scenario, port, &tls_dir.join("ca.pem"))?;
+        let build_time = started.elapsed();
+
+        let run = run_elf(&elf, scenario.clock_offset_secs)?;
+        drop(emulator);
+        for line in &run.log {
+            println!("  {line}");
+        }
+
+        let image = image(&elf)?;
+        println!(
+            "{}: exit status {} ({}), QEMU ran {:.2} s; build {:.1} s; .text {} B, .rodata {} B, \
+             .data + .bss {} B",
+            scenario.name,
+            run.status,
+            describe_status(run.status),
+            run.elapsed.as_secs_f64(),
+            build_time.as_secs_f64(),
+            image.text,
+            image.rodata,
+            image.data + image.bss,
+        );
+        check(scenario, &run)?;
+    }
+    Ok(())
+}
+
+/// Whether `run` shows what `scenario` expects.
+fn check(scenario: &Scenario, run: &Run) -> Result {
+    if run.status != scenario.status {
+        return Err(format!(
+            "firmware scenario {}: exit status {} ({}), expected {} ({})",
+            scenario.name,
+            run.status,
+            describe_status(run.status),
+            scenario.status,
+            describe_status(scenario.status)
+        ));
+    }
+    // Each check logs its outcome once.
+    let found = run
+        .log
+        .iter()
+        .filter(|line| line.contains(scenario.log_contains))
+        .count();
+    if found < scenario.checks as usize {
+        return Err(format!(
+            "firmware scenario {}: {found} log lines contain {:?}, expected {}",
+            scenario.name, scenario.log_contains, scenario.checks
+        ));
+    }
+    Ok(())
+}
+
+/// The port of an `http://127.0.0.1:PORT` address.
+fn port_of(url: &str) -> Result<u16> {
+    url.rsplit(':')
+        .next()
+        .and_then(|port| port.trim_end_matches('/').parse().ok())
+        .ok_or_else(|| format!("no port in the emulator's address {url:?}"))
+}
+
+/// Builds the firmware for `scenario` against the emulator at `port`; returns the ELF's path.
+fn build(scenario: &Scenario, port: u16, ca_pem: &Path) -> Result<PathBuf> {
+    let mut cargo = util::cargo();
+    cargo
+        .args(["build", "--release", "-p", PACKAGE, "--features", "qemu"])
+        .args(["--bin", BINARY, "--target", TARGET]);
+    for (name, value) in configuration(scenario, port, ca_pem) {
+        cargo.env(name, value);
+    }
+    util::run(&mut cargo)?;
+    Ok(target_dir().join(TARGET).join("release").join(BINARY))
+}
+
+/// The build-time configuration of the firmware for `scenario`.
+fn configuration(scenario: &Scenario, port: u16, ca_pem: &Path) -> Vec<(&'static str, String)> {
+    vec![
+        ("MQTTCERT_API_HOST", API_HOST.into()),
+        ("MQTTCERT_API_IP", HOST_FROM_GUEST.into()),
+        ("MQTTCERT_API_PORT", port.to_string()),
+        ("MQTTCERT_REGION", DEMO_REGION.into()),
+        ("MQTTCERT_INSTANCE_ID", DEMO_INSTANCE.into()),
+        ("MQTTCERT_SERIAL", scenario.serial.into()),
+        ("MQTTCERT_SECRET_ID", DEMO_SECRET_ID.into()),
+        ("MQTTCERT_SECRET_KEY", DEMO_SECRET_KEY.into()),
+        ("MQTTCERT_CA_PEM", ca_pem.display().to_string()),
+        ("MQTTCERT_CHECKS", scenario.checks.to_string()),
+        ("MQTTCERT_CHECK_INTERVAL_SECS", "1".into()),
+        ("MQTTCERT_BRINGUP", u8::from(scenario.bringup).to_string()),
+        ("DEFMT_LOG", "info".into()),
+    ]
+}
+
+/// The workspace's target folder.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| util::root().join("target"))
+}
+
+/// Where the emulator keeps the CA and server certificate it makes for a scenario.
+fn tls_dir() -> PathBuf {
+    target_dir().join("firmware-emulator-tls")
+}
+
+/// Runs `elf` under QEMU with its real-time clock `clock_offset_secs` from the host's, killing
+/// it after [`QEMU_TIME_LIMIT`], and decodes its log.
+pub fn run_elf(elf: &Path, clock_offset_secs: i64) -> Result<Run> {
+    let elf_bytes = fs::read(elf).map_err(|err| format!("cannot read {}: {err}", elf.display()))?;
+    let mut qemu = Command::new("qemu-system-riscv32");
+    qemu.args(["-M", "virt", "-bios", "none", "-m", "128M", "-nographic"])
+        .args(["-serial", "stdio", "-monitor", "none"])
+        .args([
+            "-netdev",
+            "user,id=n0",
+            "-device",
+            "virtio-net-device,netdev=n0",
+        ])
+        .args(["-device", "virtio-rng-device", "-kernel"])
+        .arg(elf);
+    if clock_offset_secs != 0 {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_err(|_| "the host clock is before 1970".to_owned())?
+            .as_secs() as i64;
+        qemu.args(["-rtc", &format!("base={}", utc(now + clock_offset_secs))]);
+    }
+    eprintln!("$ {}", util::describe(&qemu));
+
+    let started = Instant::now();
+    let (status, uart, stderr) = run_with_limit(&mut qemu, QEMU_TIME_LIMIT)?;
+    let elapsed = started.elapsed();
+    let log = decode(&elf_bytes, &uart)?;
+
+    let Some(status) = status else {
+        return Err(format!(
+            "the firmware did not finish within {} s; its log:\n{}",
+            QEMU_TIME_LIMIT.as_secs(),
+            log.join("\n")
+        ));
+    };
+    if !stderr.trim().is_empty() {
+        eprintln!("qemu: {}", stderr.trim());
+    }
+    Ok(Run {
+        status,
+        log,
+        elapsed,
+    })
+}
+
+/// Runs `command`, killing it after `limit`; returns its exit status (none when killed, or
+/// ended by a signal), its standard output as bytes and its standard error as text.
+fn run_with_limit(
+    command: &mut Command,
+    limit: Duration,
+) -> Result<(Option<i32>, Vec<u8>, String)> {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|err| format!("cannot run {}: {err}", util::describe(command)))?;
+    let stdout = child.stdout.take().map(drain);
+    let stderr = child.stderr.take().map(drain);
+
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status.code(),
+            Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(10)),
+            Ok(None) => {
+                // Killing fails only when the child has just exited, which is what we want.
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            Err(err) => return Err(format!("cannot wait for QEMU: {err}")),
+        }
+    };
+
+    let bytes = |reader: Option<thread::JoinHandle<Vec<u8>>>| {
+        reader
+            .and_then(|reader| reader.join().ok())
+            .unwrap_or_default()
+    };
+    let out = bytes(stdout);
+    let err = String::from_utf8_lossy(&bytes(stderr)).into_owned();
+    Ok((status, out, err))
+}
+
+/// Reads `pipe` to its end on a thread of its own.
+fn drain(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<Vec<u8>> {
+    thread::spawn(move || {
+        let mut bytes = Vec::new();
+        // What was read before an error is still worth decoding.
+        let _ = pipe.read_to_end(&mut bytes);
+        bytes
+    })
+}
+
+/// Decodes the defmt frames in `uart` with the table of the ELF `elf`, one line per frame:
+/// timestamp, level and message. A malformed frame becomes a line that says so, and decoding
+/// goes on with the next one.
+pub fn decode(elf: &[u8], uart: &[u8]) -> Result<Vec<String>> {
+    let table = Table::parse(elf)
+        .map_err(|err| format!("cannot read the defmt table of the firmware: {err}"))?
+        .ok_or("the firmware has no defmt table")?;
+    let mut decoder = table.new_stream_decoder();
+    decoder.received(uart);
+
+    let mut lines = Vec::new();
+    loop {
+        match decoder.decode() {
+            Ok(frame) => {
+                let level = frame
+                    .level()
+                    .map(|level| level.as_str().to_uppercase())
+                    .unwrap_or_else(|| "PRINT".into());
+                let timestamp = frame
+                    .display_timestamp()
+                    .map(|t| format!("{t} "))
+                    .unwrap_or_default();
+                lines.push(format!("{timestamp}{level:<5} {}", frame.display_message()));
+            }
+            Err(DecodeError::UnexpectedEof) => break,
+            Err(DecodeError::Malformed) => lines.push("(a malformed defmt frame)".into()),
+        }
+    }
+    Ok(lines)
+}
+
+/// The section sizes of the firmware's ELF.
+pub fn image(elf: &Path) -> Result<Image> {
+    use object::{Object, ObjectSection};
+
+    let bytes = fs::read(elf).map_err(|err| format!("cannot read {}: {err}", elf.display()))?;
+    let file = object::File::parse(&*bytes)
+        .map_err(|err| format!("cannot read {} as ELF: {err}", elf.display()))?;
+    let mut image = Image::default();
+    for section in file.sections() {
+        let size = section.size();
+        match section.name().unwrap_or_default() {
+            ".text" => image.text += size,
+            ".rodata" => image.rodata += size,
+            ".data" => image.data += size,
+            ".bss" | ".uninit" => image.bss += size,
+            _ => {}
+        }
+    }
+    Ok(image)
+}
+
+/// Unix seconds as `YYYY-MM-DDTHH:MM:SS` (UTC), as QEMU's `-rtc base=` takes it.
+fn utc(secs: i64) -> String {
+    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Days to a civil date in the proleptic Gregorian calendar, counting 400-year eras from
+    // 0000-03-01 so that the leap day falls at the end of each year.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
+        rest / 3600,
+        rest / 60 % 60,
+        rest % 60
+    )
+}
+
+/// The meaning of one of the firmware's exit statuses.
+pub fn describe_status(status: i32) -> &'static str {
+    STATUSES
+        .iter()
+        .find(|(code, _)| *code == status)
+        .map_or("not a status of the firmware", |(_, meaning)| meaning)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_are_named() {
+        assert_eq!(
+            describe_status(0),
+            "usable certificate (or bring-up passed)"
+        );
+        assert_eq!(describe_status(5), "network failure");
+        assert_eq!(describe_status(1), "not a status of the firmware");
+    }
+
+    #[test]
+    fn clock_bases_are_utc_dates() {
+        assert_eq!(utc(0), "1970-01-01T00:00:00");
+        assert_eq!(utc(951_782_400), "2000-02-29T00:00:00");
+        assert_eq!(utc(1_767_225_599), "2025-12-31T23:59:59");
+        assert_eq!(utc(1_796_321_300), "2026-12-03T18:08:20");
+    }
+
+    #[test]
+    fn the_port_is_read_from_the_address() {
+        assert_eq!(port_of("http://127.0.0.1:8080").unwrap(), 8080);
+        assert_eq!(port_of("https://127.0.0.1:49152/").unwrap(), 49152);
+        assert!(port_of("http://127.0.0.1").is_err());
+    }
+
+    #[test]
+    fn a_scenario_needs_its_status_and_its_line() {
+        let run = |status, line: &str| Run {
+            status,
+            log: vec![format!("0.1 INFO  {line}")],
+            elapsed: Duration::ZERO,
+        };
+        assert!(check(&BRINGUP, &run(0, "bring-up reply: HTTP/1.1 404 Not Found")).is_ok());
+        assert!(check(&BRINGUP, &run(5, "bring-up reply: HTTP/1.1 404 Not Found")).is_err());
+        assert!(check(&BRINGUP, &run(0, "something else")).is_err());
+    }
+
+    #[test]
+    fn the_configuration_names_every_setting() {
+        let config = configuration(&BRINGUP, 8080, Path::new("/tmp/ca.pem"));
+        let value = |name| {
+            config
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| value.as_str())
+        };
+        assert_eq!(value("MQTTCERT_API_PORT"), Some("8080"));
+        assert_eq!(value("MQTTCERT_BRINGUP"), Some("1"));
+        assert_eq!(value("MQTTCERT_API_IP"), Some(HOST_FROM_GUEST));
+    }
+}
