@@ -1,7 +1,7 @@
 //! One check, and the policy around it.
 
 use core::future::{Future, poll_fn};
-use core::pin::pin;
+use core::pin::{Pin, pin};
 use core::task::Poll;
 
 use embedded_hal_async::delay::DelayNs;
@@ -232,6 +232,8 @@ impl<'a> Checker<'a> {
             &mut **rng,
             buffers,
         );
+        // Pinned here and lent to the timer race, so that the future is stored once.
+        let exchange = pin!(exchange);
         with_timeout(&mut **delay, timeout, exchange)
             .await
             .unwrap_or(Err(Error::Timeout))
@@ -291,12 +293,12 @@ where
     let mut tls: TlsConnection<'_, _, embedded_tls::Aes128GcmSha256> =
         TlsConnection::new(socket, tls_read, tls_write);
     let tls_config = TlsConfig::new().with_server_name(config.host);
-    tls.open(TlsContext::new(
-        &tls_config,
-        PinnedCa::<R, C>::new(rng, config.ca_der),
-    ))
-    .await
-    .map_err(Error::Handshake)?;
+    // The provider (with the verifier's copy of the chain) is lent, not moved: a future keeps
+    // both an argument and its moved-into local, and that would hold the chain twice.
+    let mut provider = PinnedCa::<R, C>::new(rng, config.ca_der);
+    tls.open(TlsContext::new(&tls_config, &mut provider))
+        .await
+        .map_err(Error::Handshake)?;
     debug!("TLS session open with {}", config.host);
 
     tls.write_all(&message[..request_len])
@@ -399,9 +401,8 @@ fn jitter(rng: &mut impl CryptoRngCore) -> u8 {
 async fn with_timeout<D: DelayNs, F: Future>(
     delay: &mut D,
     ms: u32,
-    future: F,
+    mut future: Pin<&mut F>,
 ) -> Option<F::Output> {
-    let mut future = pin!(future);
     let mut timer = pin!(delay.delay_ms(ms));
     poll_fn(|cx| {
         if let Poll::Ready(output) = future.as_mut().poll(cx) {
