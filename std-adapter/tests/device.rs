@@ -16,7 +16,7 @@ use mqttcert_core::response::ErrorClass;
 use mqttcert_firmware::embedded_tls::TlsError;
 use mqttcert_firmware::{BufferStorage, Checker, Config, Error, Outcome, Platform, Retry};
 use mqttcert_tests::fleet::{
-    DEMO_EXPIRING_SN, DEMO_HEALTHY_SN, DEMO_INSTANCE_ID, DEMO_REGION, DEMO_REVOKED_SN,
+    Credential, DEMO_EXPIRING_SN, DEMO_HEALTHY_SN, DEMO_INSTANCE_ID, DEMO_REGION, DEMO_REVOKED_SN,
     DEMO_SECRET_ID, DEMO_SECRET_KEY,
 };
 use mqttcert_tests::{Emulator, Fault, FaultMode, Fleet, Options, TlsOptions};
@@ -77,6 +77,20 @@ fn emulator(tweak: impl FnOnce(&mut Options)) -> Emulator {
     Emulator::start(options).expect("the emulator starts")
 }
 
+/// An API key as the device holds it.
+#[derive(Clone, Copy)]
+struct Key<'k> {
+    secret_id: &'k str,
+    secret_key: &'k str,
+    token: Option<&'k str>,
+}
+
+const DEMO_KEY: Key<'static> = Key {
+    secret_id: DEMO_SECRET_ID,
+    secret_key: DEMO_SECRET_KEY,
+    token: None,
+};
+
 /// What one call of the device library gave.
 struct Run {
     result: Result<Outcome, Error>,
@@ -87,31 +101,31 @@ struct Run {
 /// Checks `serial` once with the policy (`check`) or a single attempt (`once`), pinning the
 /// emulator's CA, with a device clock `skew_secs` off.
 async fn run(emu: &Emulator, serial: &str, skew_secs: i64, once: bool) -> Run {
-    run_with(emu, serial, skew_secs, once, RETRY, DEMO_SECRET_KEY).await
+    run_with(emu, serial, skew_secs, once, RETRY, DEMO_KEY).await
 }
 
-/// [`run`] with chosen retry bounds and secret key.
+/// [`run`] with chosen retry bounds and key.
 async fn run_with(
     emu: &Emulator,
     serial: &str,
     skew_secs: i64,
     once: bool,
     retry: Retry,
-    secret_key: &str,
+    key: Key<'_>,
 ) -> Run {
     let mut ca = [0u8; 2048];
     let ca_pem = emu.ca_pem().unwrap().as_bytes();
     let ca_der = mqttcert_firmware::pem::to_der(ca_pem, &mut ca).unwrap();
-    let secret_key = SecretKey::new(secret_key).unwrap();
+    let secret_key = SecretKey::new(key.secret_key).unwrap();
     let mut checker = Checker::new(Config {
         host: "localhost",
         addr: emu.https_addr().unwrap(),
         region: DEMO_REGION,
         instance_id: DEMO_INSTANCE_ID,
         serial,
-        secret_id: DEMO_SECRET_ID,
+        secret_id: key.secret_id,
         secret_key: &secret_key,
-        token: None,
+        token: key.token,
         ca_der,
         policy: Policy::warn_within_days(30),
         retry,
@@ -217,7 +231,10 @@ async fn unknown_serial_is_not_found() {
 #[tokio::test]
 async fn wrong_key_is_reported_without_retrying() {
     let emu = emulator(|_| {});
-    let wrong = "NotTheDemoSecretKeyOfTheEmulator00";
+    let wrong = Key {
+        secret_key: "NotTheDemoSecretKeyOfTheEmulator00",
+        ..DEMO_KEY
+    };
     let run = run_with(&emu, DEMO_HEALTHY_SN, 0, false, RETRY, wrong).await;
 
     match run.result {
@@ -228,6 +245,35 @@ async fn wrong_key_is_reported_without_retrying() {
         other => panic!("expected a signature failure, got {other:?}"),
     }
     assert_eq!(emu.requests(), 1);
+}
+
+#[tokio::test]
+async fn temporary_key_sends_its_token() {
+    let temporary = Key {
+        secret_id: "AKIDTEMP4kq2ZCu4mQx9Tn3Lw8Rb5Hs6Jp1Vy0EXAMPLE",
+        secret_key: "TemporarySecretKeyForTheEmulator02",
+        token: Some("device-session-token"),
+    };
+    let emu = emulator(|options| {
+        options.fleet.credentials.push(Credential {
+            secret_id: temporary.secret_id.to_owned(),
+            secret_key: temporary.secret_key.to_owned(),
+            token: temporary.token.map(str::to_owned),
+        });
+    });
+    let run = run_with(&emu, DEMO_HEALTHY_SN, 0, false, RETRY, temporary).await;
+    assert!(matches!(verdict(&run), Verdict::Healthy { .. }));
+
+    let without_token = Key {
+        token: None,
+        ..temporary
+    };
+    let run = run_with(&emu, DEMO_HEALTHY_SN, 0, false, RETRY, without_token).await;
+    match run.result {
+        Ok(Outcome::Api(err)) => assert_eq!(err.code.as_str(), "AuthFailure.TokenFailure"),
+        other => panic!("expected a token failure, got {other:?}"),
+    }
+    assert_eq!(emu.requests(), 2);
 }
 
 #[tokio::test]
@@ -350,7 +396,7 @@ async fn slow_server_times_the_attempt_out() {
         attempt_timeout_ms: 500,
         ..RETRY
     };
-    let run = run_with(&emu, DEMO_HEALTHY_SN, 0, true, retry, DEMO_SECRET_KEY).await;
+    let run = run_with(&emu, DEMO_HEALTHY_SN, 0, true, retry, DEMO_KEY).await;
 
     assert!(
         matches!(run.result, Err(Error::Timeout)),
