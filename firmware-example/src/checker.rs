@@ -38,9 +38,20 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// Whether the device may keep using its certificate: only for a usable verdict.
+    /// Whether the API confirmed that the certificate may still be used: a healthy or
+    /// expiring verdict.
     pub fn is_usable(&self) -> bool {
         matches!(self, Outcome::Verdict(verdict) if verdict.is_usable())
+    }
+
+    /// Whether the API said to stop using the certificate: any other verdict (revoked,
+    /// expired, inactive…) or not found. An [`Outcome::Api`] error says neither.
+    pub fn says_stop(&self) -> bool {
+        match self {
+            Outcome::Verdict(verdict) => !verdict.is_usable(),
+            Outcome::NotFound(_) => true,
+            Outcome::Api(_) => false,
+        }
     }
 }
 

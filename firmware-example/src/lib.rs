@@ -56,8 +56,8 @@
 //! let mut platform = Platform::new(tcp, clock, rng, delay);
 //! match checker.check(&mut platform, &mut storage.buffers()).await {
 //!     Ok(outcome) if outcome.is_usable() => { /* carry on; check again later */ }
-//!     Ok(_) => { /* revoked, expired, not found…: stop using the certificate */ }
-//!     Err(_) => { /* could not ask: keep going, try again later */ }
+//!     Ok(outcome) if outcome.says_stop() => { /* revoked, expired, not found…: stop */ }
+//!     Ok(_) | Err(_) => { /* the API could not tell (key, network…): try again later */ }
 //! }
 //! # }
 //! ```

@@ -199,7 +199,9 @@ async fn revoked_certificate() {
     let run = run(&emu, DEMO_REVOKED_SN, 0, false).await;
 
     assert_eq!(verdict(&run), Verdict::Revoked);
-    assert!(!run.result.unwrap().is_usable());
+    let outcome = run.result.unwrap();
+    assert!(!outcome.is_usable());
+    assert!(outcome.says_stop());
 }
 
 #[tokio::test]
@@ -218,6 +220,7 @@ async fn unknown_serial_is_not_found() {
     let emu = emulator(|_| {});
     let run = run(&emu, "5a1e00000000000000000000000000000000ffff", 0, false).await;
 
+    assert!(run.result.as_ref().unwrap().says_stop());
     match run.result {
         Ok(Outcome::NotFound(err)) => {
             assert_eq!(err.code.as_str(), "ResourceNotFound.Certificate");
@@ -237,8 +240,10 @@ async fn wrong_key_is_reported_without_retrying() {
     };
     let run = run_with(&emu, DEMO_HEALTHY_SN, 0, false, RETRY, wrong).await;
 
-    match run.result {
-        Ok(Outcome::Api(err)) => {
+    let outcome = run.result.unwrap();
+    assert!(!outcome.is_usable() && !outcome.says_stop());
+    match outcome {
+        Outcome::Api(err) => {
             assert_eq!(err.code.as_str(), "AuthFailure.SignatureFailure");
             assert_eq!(err.class(), ErrorClass::Credentials);
         }
