@@ -533,6 +533,12 @@ mod tests {
     }
 
     #[test]
+    fn a_log_without_a_table_is_an_error() {
+        let err = decode(b"not an ELF file", &[0x01, 0x00]).unwrap_err();
+        assert!(err.contains("defmt table"), "{err}");
+    }
+
+    #[test]
     fn clock_bases_are_utc_dates() {
         assert_eq!(utc(0), "1970-01-01T00:00:00");
         assert_eq!(utc(951_782_400), "2000-02-29T00:00:00");

@@ -2,6 +2,7 @@
 
 use std::time::Instant;
 
+use crate::firmware;
 use crate::setup::{self, TARGETS};
 use crate::size;
 use crate::util::{self, Result};
@@ -76,6 +77,9 @@ pub fn run() -> Result {
             ],
         )?;
     }
+
+    eprintln!("\n== firmware under QEMU (riscv32 virt) against the emulator");
+    firmware::test()?;
 
     eprintln!("\n== size and stack on thumbv7em-none-eabihf");
     size::run()?;

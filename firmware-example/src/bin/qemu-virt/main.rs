@@ -13,10 +13,35 @@
 //!
 //! Step 4 is a certificate check with the device library (`check`): TLS 1.3 with the pinned
 //! CA, the signed `DescribeDeviceCertificate` request, the verdict, at boot and then every
-//! `MQTTCERT_CHECK_INTERVAL_SECS`. With `MQTTCERT_BRINGUP=1` it is one plain HTTP exchange, which proves the board without
-//! TLS or the API. The board glue (`exit`, `rtc`, `stack`, `time_driver`, `uart`, `virtio`,
-//! `virtio_net`) is the only code allowed `unsafe`; linker symbols are only ever used for their
-//! address.
+//! `MQTTCERT_CHECK_INTERVAL_SECS`. With `MQTTCERT_BRINGUP=1` it is one plain HTTP exchange,
+//! which proves the board without TLS or the API.
+//!
+//! The board glue (`exit`, `rtc`, `stack`, `time_driver`, `uart`, `virtio`, `virtio_net`) is the
+//! only code allowed `unsafe`; linker symbols are only ever used for their address.
+//!
+//! # Running
+//!
+//! `cargo xtask firmware` starts the emulator of the API, builds this binary with a
+//! configuration that points at it (`MQTTCERT_*`, documented in `build.rs`), runs it under
+//! QEMU for each scenario (bring-up, healthy, expiring, revoked, unknown, a device clock an hour
+//! slow, a server the pinned CA did not sign), decodes the defmt log with the ELF and checks the
+//! exit status. By hand, with the variables set and `DEFMT_LOG=info`:
+//!
+//! ```text
+//! cargo build --release -p mqttcert-firmware --features qemu --bin qemu-virt \
+//!     --target riscv32imac-unknown-none-elf
+//! ```
+//!
+//! then the QEMU line above; its standard output is the binary defmt stream.
+//!
+//! # Limits
+//!
+//! - Everything is polled: the executor spins, timers wake at once and the network card has no
+//!   interrupts, so the firmware keeps one host core busy, also while it waits between checks.
+//!   A board that must sleep would program `mtimecmp` and take the timer and virtio interrupts.
+//! - There is no DNS resolver: the API is reached at `MQTTCERT_API_IP`, and `MQTTCERT_API_HOST`
+//!   is only the name signed, sent as SNI and matched in the server certificate.
+//! - The secret key is compiled into the image: give it only `mqtt:DescribeDeviceCertificate`.
 #![no_std]
 #![no_main]
 #![deny(unsafe_code)]
