@@ -49,7 +49,7 @@ const UNKNOWN_SERIAL: &str = "5a1e00000000000000000000000000000000ffff";
 
 /// The firmware's exit statuses (`firmware-example/src/bin/qemu-virt/exit.rs`), named.
 const STATUSES: [(i32, &str); 8] = [
-    (0, "usable certificate (or bring-up passed)"),
+    (0, "usable certificate, or bring-up passed"),
     (2, "certificate not usable"),
     (3, "certificate not found"),
     (4, "TLS failure"),
@@ -524,10 +524,7 @@ mod tests {
 
     #[test]
     fn statuses_are_named() {
-        assert_eq!(
-            describe_status(0),
-            "usable certificate (or bring-up passed)"
-        );
+        assert_eq!(describe_status(0), "usable certificate, or bring-up passed");
         assert_eq!(describe_status(5), "network failure");
         assert_eq!(describe_status(1), "not a status of the firmware");
     }

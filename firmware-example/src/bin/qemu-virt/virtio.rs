@@ -24,9 +24,10 @@ const SLOT_SIZE: usize = 0x1000;
 /// Number of slots.
 const SLOTS: usize = 8;
 
-/// Pages in the DMA pool: the network card's two queues and the RNG's one take 6 at the default
-/// queue sizes; the rest is slack.
-const DMA_PAGES: usize = 16;
+/// Pages in the DMA pool. Each virtqueue of up to 16 descriptors takes two pages, in the legacy
+/// layout as in the modern one: the network card's two queues and the RNG's one take 6, and 2
+/// are slack. Running out panics with a message that says so.
+const DMA_PAGES: usize = 8;
 
 /// The devices found in the slots.
 pub struct Devices {
