@@ -46,6 +46,9 @@
 #![no_main]
 #![deny(unsafe_code)]
 
+#[cfg(not(all(target_arch = "riscv32", target_os = "none")))]
+compile_error!("the qemu-virt binary is built for riscv32imac-unknown-none-elf only");
+
 mod bringup;
 mod check;
 // Each build uses the settings its mode needs.
