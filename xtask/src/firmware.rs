@@ -74,6 +74,8 @@ pub struct Scenario {
     pub checks: u32,
     /// How far the guest's real-time clock is set from the host's, in seconds (`-rtc base=`).
     pub clock_offset_secs: i64,
+    /// Whether the machine has its entropy device (`-device virtio-rng-device`).
+    pub entropy: bool,
     /// The exit status QEMU must return.
     pub status: i32,
     /// Text that a line of the decoded log must contain, once per check.
@@ -88,12 +90,13 @@ pub const BRINGUP: Scenario = Scenario {
     emulator_args: &[],
     checks: 1,
     clock_offset_secs: 0,
+    entropy: true,
     status: 0,
     log_contains: "bring-up reply: HTTP/1.1",
 };
 
 /// Full checks over TLS against the demo fleet, one per outcome the firmware tells apart.
-pub const CHECKS: [Scenario; 6] = [
+pub const CHECKS: [Scenario; 7] = [
     Scenario {
         name: "healthy certificate",
         bringup: false,
@@ -101,6 +104,7 @@ pub const CHECKS: [Scenario; 6] = [
         emulator_args: &[],
         checks: 2,
         clock_offset_secs: 0,
+        entropy: true,
         status: 0,
         log_contains: "healthy, ",
     },
@@ -111,6 +115,7 @@ pub const CHECKS: [Scenario; 6] = [
         emulator_args: &[],
         checks: 1,
         clock_offset_secs: -3600,
+        entropy: true,
         status: 0,
         log_contains: "healthy",
     },
@@ -121,6 +126,7 @@ pub const CHECKS: [Scenario; 6] = [
         emulator_args: &[],
         checks: 1,
         clock_offset_secs: 0,
+        entropy: true,
         status: 0,
         log_contains: "expiring",
     },
@@ -131,6 +137,7 @@ pub const CHECKS: [Scenario; 6] = [
         emulator_args: &[],
         checks: 1,
         clock_offset_secs: 0,
+        entropy: true,
         status: 2,
         log_contains: "revoked",
     },
@@ -141,6 +148,7 @@ pub const CHECKS: [Scenario; 6] = [
         emulator_args: &[],
         checks: 1,
         clock_offset_secs: 0,
+        entropy: true,
         status: 3,
         log_contains: "not found",
     },
@@ -151,8 +159,20 @@ pub const CHECKS: [Scenario; 6] = [
         emulator_args: &["--tls-untrusted-issuer"],
         checks: 1,
         clock_offset_secs: 0,
+        entropy: true,
         status: 4,
         log_contains: "check failed: Handshake(InvalidCertificate)",
+    },
+    Scenario {
+        name: "machine without an entropy device",
+        bringup: false,
+        serial: DEMO_HEALTHY,
+        emulator_args: &[],
+        checks: 1,
+        clock_offset_secs: 0,
+        entropy: false,
+        status: 7,
+        log_contains: "a virtio-net and a virtio-rng device are needed",
     },
 ];
 
@@ -232,7 +252,7 @@ pub fn run_scenarios(scenarios: &[Scenario]) -> Result {
         let elf = build(scenario, port, &tls_dir.join("ca.pem"))?;
         let build_time = started.elapsed();
 
-        let run = run_elf(&elf, scenario.clock_offset_secs)?;
+        let run = run_elf(&elf, scenario)?;
         drop(emulator);
         for line in &run.log {
             println!("  {line}");
@@ -335,9 +355,9 @@ fn tls_dir() -> PathBuf {
     target_dir().join("firmware-emulator-tls")
 }
 
-/// Runs `elf` under QEMU with its real-time clock `clock_offset_secs` from the host's, killing
+/// Runs `elf` under QEMU on the machine `scenario` describes (its clock, its devices), killing
 /// it after [`QEMU_TIME_LIMIT`], and decodes its log.
-pub fn run_elf(elf: &Path, clock_offset_secs: i64) -> Result<Run> {
+fn run_elf(elf: &Path, scenario: &Scenario) -> Result<Run> {
     let elf_bytes = fs::read(elf).map_err(|err| format!("cannot read {}: {err}", elf.display()))?;
     let mut qemu = Command::new("qemu-system-riscv32");
     qemu.args(["-M", "virt", "-bios", "none", "-m", "128M", "-nographic"])
@@ -348,8 +368,12 @@ pub fn run_elf(elf: &Path, clock_offset_secs: i64) -> Result<Run> {
             "-device",
             "virtio-net-device,netdev=n0",
         ])
-        .args(["-device", "virtio-rng-device", "-kernel"])
+        .arg("-kernel")
         .arg(elf);
+    if scenario.entropy {
+        qemu.args(["-device", "virtio-rng-device"]);
+    }
+    let clock_offset_secs = scenario.clock_offset_secs;
     if clock_offset_secs != 0 {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)

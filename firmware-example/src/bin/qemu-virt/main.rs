@@ -24,8 +24,8 @@
 //! `cargo xtask firmware` starts the emulator of the API, builds this binary with a
 //! configuration that points at it (`MQTTCERT_*`, documented in `build.rs`), runs it under
 //! QEMU for each scenario (bring-up, healthy, expiring, revoked, unknown, a device clock an hour
-//! slow, a server the pinned CA did not sign), decodes the defmt log with the ELF and checks the
-//! exit status. By hand, with the variables set and `DEFMT_LOG=info`:
+//! slow, a server the pinned CA did not sign, a machine without an entropy device), decodes the
+//! defmt log with the ELF and checks the exit status. By hand, with the variables set and `DEFMT_LOG=info`:
 //!
 //! ```text
 //! cargo build --release -p mqttcert-firmware --features qemu --bin qemu-virt \
@@ -105,7 +105,7 @@ async fn boot(spawner: Spawner) {
     defmt::info!(
         "qemu-virt booted: RTC {=u64} s since the epoch, API {}:{=u16}",
         boot_secs,
-        defmt::Debug2Format(&config::API_IP),
+        embassy_net::Ipv4Address::from(config::API_IP),
         config::API_PORT
     );
 
