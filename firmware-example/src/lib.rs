@@ -76,6 +76,12 @@
 //! x86-64 (the test `the_future_of_a_check_is_small` of `mqttcert` prints it): on embassy,
 //! the task that awaits a check needs that much more in its arena.
 //!
+//! Measured on QEMU's riscv32 `virt` board (release build, `cargo xtask firmware`): a check
+//! adds about 36 KB of stack at its deepest, and takes 100 to 200 ms under emulation. The
+//! deepest point is in the TLS handshake, by the time the chain is verified: a server the
+//! pin refuses reaches the same depth. 2 KB of it scales with [`CERT_CHAIN_CAPACITY`]. On a
+//! host, one check over loopback takes about 2 ms.
+//!
 //! # Limits
 //!
 //! embedded-tls speaks TLS 1.3 only, with a P-256 key share, and this crate verifies ECDSA
