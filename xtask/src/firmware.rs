@@ -252,7 +252,7 @@ pub fn run_scenarios(scenarios: &[Scenario]) -> Result {
         let elf = build(scenario, port, &tls_dir.join("ca.pem"))?;
         let build_time = started.elapsed();
 
-        let run = run_elf(&elf, scenario)?;
+        let run = run_elf(&elf, scenario.clock_offset_secs, scenario.entropy)?;
         drop(emulator);
         for line in &run.log {
             println!("  {line}");
@@ -355,9 +355,29 @@ fn tls_dir() -> PathBuf {
     target_dir().join("firmware-emulator-tls")
 }
 
-/// Runs `elf` under QEMU on the machine `scenario` describes (its clock, its devices), killing
-/// it after [`QEMU_TIME_LIMIT`], and decodes its log.
-fn run_elf(elf: &Path, scenario: &Scenario) -> Result<Run> {
+/// `cargo xtask qemu ELF`, the runner of `cargo run` for the firmware's target: runs `elf` on
+/// the scenarios' machine and prints its decoded log; fails unless the firmware exits with 0.
+pub fn run_file(elf: &Path) -> Result {
+    let run = run_elf(elf, 0, true)?;
+    for line in &run.log {
+        println!("{line}");
+    }
+    println!(
+        "exit status {} ({}) after {:.2} s",
+        run.status,
+        describe_status(run.status),
+        run.elapsed.as_secs_f64()
+    );
+    if run.status == 0 {
+        Ok(())
+    } else {
+        Err(format!("the firmware exited with status {}", run.status))
+    }
+}
+
+/// Runs `elf` under QEMU, its real-time clock `clock_offset_secs` from the host's and with or
+/// without the `entropy` device, killing it after [`QEMU_TIME_LIMIT`]; decodes its log.
+fn run_elf(elf: &Path, clock_offset_secs: i64, entropy: bool) -> Result<Run> {
     let elf_bytes = fs::read(elf).map_err(|err| format!("cannot read {}: {err}", elf.display()))?;
     let mut qemu = Command::new("qemu-system-riscv32");
     qemu.args(["-M", "virt", "-bios", "none", "-m", "128M", "-nographic"])
@@ -370,10 +390,9 @@ fn run_elf(elf: &Path, scenario: &Scenario) -> Result<Run> {
         ])
         .arg("-kernel")
         .arg(elf);
-    if scenario.entropy {
+    if entropy {
         qemu.args(["-device", "virtio-rng-device"]);
     }
-    let clock_offset_secs = scenario.clock_offset_secs;
     if clock_offset_secs != 0 {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)

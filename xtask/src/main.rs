@@ -37,6 +37,12 @@ enum Command {
     Size,
     /// Build the example firmware, run it under QEMU against the emulator and show its log.
     Firmware,
+    /// Run a riscv32 firmware ELF under QEMU and print its decoded defmt log (the runner of
+    /// `cargo run` for riscv32imac-unknown-none-elf).
+    Qemu {
+        /// The ELF file.
+        elf: std::path::PathBuf,
+    },
     /// Install the cross targets and emulators the checks need.
     Setup,
     /// 200 serials through `mqttcert batch` against an emulator enforcing 20 requests/s.
@@ -51,6 +57,7 @@ fn main() -> ExitCode {
         Command::Test => test::run(),
         Command::Size => size::run().map(|_| ()),
         Command::Firmware => firmware::run(),
+        Command::Qemu { elf } => firmware::run_file(&elf),
         Command::Setup => setup::run(),
         Command::BenchRate => bench::rate(),
         Command::BenchTccli => bench::tccli(),

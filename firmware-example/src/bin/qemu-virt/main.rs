@@ -25,14 +25,14 @@
 //! configuration that points at it (`MQTTCERT_*`, documented in `build.rs`), runs it under
 //! QEMU for each scenario (bring-up, healthy, expiring, revoked, unknown, a device clock an hour
 //! slow, a server the pinned CA did not sign, a machine without an entropy device), decodes the
-//! defmt log with the ELF and checks the exit status. By hand, with the variables set and `DEFMT_LOG=info`:
+//! defmt log with the ELF and checks the exit status. By hand, with an emulator running, the
+//! variables set and `DEFMT_LOG=info`, `cargo run` builds and runs the firmware once and prints
+//! its decoded log (its runner is `cargo xtask qemu`):
 //!
 //! ```text
-//! cargo build --release -p mqttcert-firmware --features qemu --bin qemu-virt \
+//! cargo run --release -p mqttcert-firmware --features qemu --bin qemu-virt \
 //!     --target riscv32imac-unknown-none-elf
 //! ```
-//!
-//! then the QEMU line above; its standard output is the binary defmt stream.
 //!
 //! # Limits
 //!
