@@ -4,6 +4,8 @@
 //! `DescribeDeviceCertificate`, the documented reply read into a record, and the verdict on it.
 //! Then the host side for real: the local emulator of the API over HTTPS with a small demo
 //! fleet, and the `mqttcert` CLI checking a healthy, an expiring and a revoked certificate.
+//! Last the device: the example firmware under QEMU checks its own certificate against the
+//! emulator over embedded TLS, and its decoded log is shown.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -18,6 +20,7 @@ use std::process::Command;
 
 use crate::emulator::{self, Emulator};
 use crate::util::{self, Result};
+use crate::{firmware, setup};
 
 /// Placeholder credentials: the demo signs, but sends nothing.
 const EXAMPLE_SECRET_ID: &str = "AKIDEXAMPLEEXAMPLEEXAMPLEEXAMPLE0000";
@@ -130,13 +133,25 @@ fn host_side() -> Result {
         println!("     exit status {status}: {}\n", meaning(status));
     }
     drop(emulator);
+    device_side()?;
 
     println!(
-        "Against the real API: drop --endpoint and --ca-file, and set TENCENTCLOUD_SECRET_ID, \
+        "\nAgainst the real API: drop --endpoint and --ca-file, and set TENCENTCLOUD_SECRET_ID, \
          TENCENTCLOUD_SECRET_KEY and TENCENTCLOUD_REGION (see the README). `cargo xtask test` \
          runs every check."
     );
     Ok(())
+}
+
+/// The example firmware under QEMU, checking its own certificate against the emulator.
+fn device_side() -> Result {
+    println!(
+        "5. The device: the example firmware on QEMU's riscv32 `virt` machine checks its own \
+         certificate over embedded TLS (the emulator's CA pinned), twice, and leaves QEMU with \
+         an exit status per outcome. Its defmt log, decoded:"
+    );
+    setup::run()?;
+    firmware::run_scenarios(std::slice::from_ref(&firmware::CHECKS[0]))
 }
 
 /// What an exit status of `mqttcert check` means.

@@ -27,6 +27,8 @@ pub const TARGET: &str = "riscv32imac-unknown-none-elf";
 /// The package and binary of the board support.
 const PACKAGE: &str = "mqttcert-firmware";
 const BINARY: &str = "qemu-virt";
+/// The cargo profile the firmware is built with (the root Cargo.toml: size-optimised, LTO).
+const PROFILE: &str = "firmware";
 
 /// How long one run under QEMU may take; a run normally ends within a few seconds.
 const QEMU_TIME_LIMIT: Duration = Duration::from_secs(60);
@@ -315,13 +317,21 @@ fn port_of(url: &str) -> Result<u16> {
 fn build(scenario: &Scenario, port: u16, ca_pem: &Path) -> Result<PathBuf> {
     let mut cargo = util::cargo();
     cargo
-        .args(["build", "--release", "-p", PACKAGE, "--features", "qemu"])
+        .args([
+            "build",
+            "--profile",
+            PROFILE,
+            "-p",
+            PACKAGE,
+            "--features",
+            "qemu",
+        ])
         .args(["--bin", BINARY, "--target", TARGET]);
     for (name, value) in configuration(scenario, port, ca_pem) {
         cargo.env(name, value);
     }
     util::run(&mut cargo)?;
-    Ok(target_dir().join(TARGET).join("release").join(BINARY))
+    Ok(target_dir().join(TARGET).join(PROFILE).join(BINARY))
 }
 
 /// The build-time configuration of the firmware for `scenario`.

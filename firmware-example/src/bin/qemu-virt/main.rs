@@ -30,7 +30,7 @@
 //! its decoded log (its runner is `cargo xtask qemu`):
 //!
 //! ```text
-//! cargo run --release -p mqttcert-firmware --features qemu --bin qemu-virt \
+//! cargo run --profile firmware -p mqttcert-firmware --features qemu --bin qemu-virt \
 //!     --target riscv32imac-unknown-none-elf
 //! ```
 //!
