@@ -96,6 +96,8 @@
 //! and clock corrections, info for a healthy certificate, warn for one expiring, error for one
 //! to stop using or a check that failed. No log line holds the secret key or the token.
 #![no_std]
+// The package allows `unsafe` in the board glue of its binary only; the library has none.
+#![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 // The logging shim comes first so that its macros are visible in every module below.
