@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::emulator::{self, Emulator};
+use crate::emulator::{self, Emulator, Key};
 use crate::util::{self, Result};
 
 /// Serials in the rate benchmark.
@@ -20,31 +20,6 @@ const MIN_RATE: f64 = 19.0;
 /// Runs of each command in the tccli comparison.
 const RUNS: usize = 11;
 
-/// The demo fleet's key, read from `tests/fleets/demo.json`.
-struct Key {
-    secret_id: String,
-    secret_key: String,
-}
-
-fn demo_key() -> Result<Key> {
-    let fleet = read_json(&util::root().join("tests/fleets/demo.json"))?;
-    let text = |name: &str| {
-        fleet["credentials"][0][name]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
-    };
-    Ok(Key {
-        secret_id: text("secret_id"),
-        secret_key: text("secret_key"),
-    })
-}
-
-fn read_json(path: &Path) -> Result<serde_json::Value> {
-    let text = std::fs::read_to_string(path).map_err(|err| format!("{}: {err}", path.display()))?;
-    serde_json::from_str(&text).map_err(|err| format!("{}: {err}", path.display()))
-}
-
 /// `cargo xtask bench-rate`.
 pub fn rate() -> Result {
     let bin = emulator::build("release")?;
@@ -52,7 +27,8 @@ pub fn rate() -> Result {
     std::fs::create_dir_all(&work).map_err(|err| format!("{}: {err}", work.display()))?;
 
     // A fleet of 200 healthy certificates under the demo key.
-    let mut fleet = read_json(&util::root().join("tests/fleets/demo.json"))?;
+    let mut fleet = emulator::read_json(&emulator::demo_fleet_file())?;
+    let key = emulator::first_key(&fleet);
     let template = fleet["instances"][0]["certificates"][0].clone();
     let serials: Vec<String> = (0..SERIALS).map(|i| format!("be0c{i:036x}")).collect();
     let certificates: Vec<serde_json::Value> = serials
@@ -85,22 +61,10 @@ pub fn rate() -> Result {
         .clone()
         .ok_or("the emulator serves no HTTPS")?;
 
-    let key = demo_key()?;
     let started = Instant::now();
-    let out = Command::new(bin.join("mqttcert"))
-        .args([
-            "--endpoint",
-            &endpoint,
-            "--region",
-            "ap-guangzhou",
-            "--ca-file",
-        ])
-        .arg(tls_dir.join("ca.pem"))
+    let out = emulator::mqttcert(&bin, &endpoint, Some(&tls_dir.join("ca.pem")), &key)
         .args(["batch", "--instance-id", "mqtt-bench01", "--sns"])
         .arg(&serials_file)
-        .env("TENCENTCLOUD_SECRET_ID", &key.secret_id)
-        .env("TENCENTCLOUD_SECRET_KEY", &key.secret_key)
-        .env_remove("RUST_LOG")
         .output()
         .map_err(|err| format!("cannot run mqttcert: {err}"))?;
     let elapsed = started.elapsed();
@@ -157,24 +121,11 @@ pub fn tccli() -> Result {
     let bin = emulator::build("release")?;
     let emulator = Emulator::start(&bin, &["--demo", "--no-rate-limit"], None)?;
     let endpoint = emulator.http.clone();
-    let key = demo_key()?;
+    let key = emulator::first_key(&emulator::read_json(&emulator::demo_fleet_file())?);
     let serial = "5a1e0000000000000000000000000000000000a1";
 
-    let ours = {
-        let mut command = Command::new(bin.join("mqttcert"));
-        command.args([
-            "--endpoint",
-            &endpoint,
-            "--region",
-            "ap-guangzhou",
-            "check",
-            "--instance-id",
-            "mqtt-demo01",
-            "--sn",
-            serial,
-        ]);
-        command
-    };
+    let mut ours = emulator::mqttcert(&bin, &endpoint, None, &key);
+    ours.args(["check", "--instance-id", "mqtt-demo01", "--sn", serial]);
     let theirs = {
         let mut command = Command::new("tccli");
         command.args([

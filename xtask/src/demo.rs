@@ -15,10 +15,7 @@ use mqttcert_core::request::{Credential, DescribeDeviceCertificate, Endpoint, IN
 use mqttcert_core::response::{self, Answer, DeviceCertificate, Read};
 use mqttcert_core::sign::Signer;
 
-use std::path::Path;
-use std::process::Command;
-
-use crate::emulator::{self, Emulator};
+use crate::emulator::{self, Emulator, Key};
 use crate::util::{self, Result};
 use crate::{firmware, setup};
 
@@ -99,23 +96,11 @@ fn host_side() -> Result {
     let fleet = demo_fleet()?;
     println!(
         "   credentials: the demo fleet's key {}, in the environment\n",
-        fleet.secret_id
+        fleet.key.secret_id
     );
     for (serial, label) in &fleet.certificates {
-        let mut check = Command::new(bin.join("mqttcert"));
-        check
-            .args([
-                "--endpoint",
-                &endpoint,
-                "--region",
-                "ap-guangzhou",
-                "--ca-file",
-            ])
-            .arg(&ca_file)
-            .args(["check", "--instance-id", &fleet.instance_id, "--sn", serial])
-            .env("TENCENTCLOUD_SECRET_ID", &fleet.secret_id)
-            .env("TENCENTCLOUD_SECRET_KEY", &fleet.secret_key)
-            .env_remove("RUST_LOG");
+        let mut check = emulator::mqttcert(&bin, &endpoint, Some(&ca_file), &fleet.key);
+        check.args(["check", "--instance-id", &fleet.instance_id, "--sn", serial]);
         println!(
             "   $ mqttcert check --instance-id {} --sn {serial}    # {label}",
             fleet.instance_id
@@ -165,20 +150,18 @@ fn meaning(status: i32) -> &'static str {
     }
 }
 
-/// The demo fleet's credential and certificates, from `tests/fleets/demo.json`.
+/// The demo fleet's key and certificates, from `tests/fleets/demo.json`.
 struct DemoFleet {
-    secret_id: String,
-    secret_key: String,
+    key: Key,
     instance_id: String,
     /// Serial and a few words on each certificate.
     certificates: Vec<(String, String)>,
 }
 
 fn demo_fleet() -> Result<DemoFleet> {
-    let path = util::root().join("tests/fleets/demo.json");
-    let fleet: serde_json::Value = read_json(&path)?;
+    let path = emulator::demo_fleet_file();
+    let fleet = emulator::read_json(&path)?;
     let text = |value: &serde_json::Value| value.as_str().unwrap_or_default().to_owned();
-    let credential = &fleet["credentials"][0];
     let instance = &fleet["instances"][0];
     let certificates = instance["certificates"]
         .as_array()
@@ -190,16 +173,10 @@ fn demo_fleet() -> Result<DemoFleet> {
         })
         .collect();
     Ok(DemoFleet {
-        secret_id: text(&credential["secret_id"]),
-        secret_key: text(&credential["secret_key"]),
+        key: emulator::first_key(&fleet),
         instance_id: text(&instance["instance_id"]),
         certificates,
     })
-}
-
-fn read_json(path: &Path) -> Result<serde_json::Value> {
-    let text = std::fs::read_to_string(path).map_err(|err| format!("{}: {err}", path.display()))?;
-    serde_json::from_str(&text).map_err(|err| format!("{}: {err}", path.display()))
 }
 
 /// Signs the request as of `now` and returns it as text.

@@ -103,3 +103,49 @@ impl Drop for Emulator {
         let _ = self.child.wait();
     }
 }
+
+/// The demo fleet, whose first key the demo and the benchmarks sign with.
+pub fn demo_fleet_file() -> PathBuf {
+    util::root().join("tests").join("fleets").join("demo.json")
+}
+
+/// A JSON file.
+pub fn read_json(path: &Path) -> Result<serde_json::Value> {
+    let text = std::fs::read_to_string(path).map_err(|err| format!("{}: {err}", path.display()))?;
+    serde_json::from_str(&text).map_err(|err| format!("{}: {err}", path.display()))
+}
+
+/// An API key, as the fleet file lists it.
+pub struct Key {
+    pub secret_id: String,
+    pub secret_key: String,
+}
+
+/// The first key of `fleet` (the parsed fleet file).
+pub fn first_key(fleet: &serde_json::Value) -> Key {
+    let text = |name: &str| {
+        fleet["credentials"][0][name]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    Key {
+        secret_id: text("secret_id"),
+        secret_key: text("secret_key"),
+    }
+}
+
+/// `bin/mqttcert --endpoint URL --region ap-guangzhou [--ca-file CA]`, with `key` in the
+/// environment and no log settings inherited; the caller adds the command.
+pub fn mqttcert(bin: &Path, endpoint: &str, ca_file: Option<&Path>, key: &Key) -> Command {
+    let mut command = Command::new(bin.join("mqttcert"));
+    command.args(["--endpoint", endpoint, "--region", "ap-guangzhou"]);
+    if let Some(ca_file) = ca_file {
+        command.arg("--ca-file").arg(ca_file);
+    }
+    command
+        .env("TENCENTCLOUD_SECRET_ID", &key.secret_id)
+        .env("TENCENTCLOUD_SECRET_KEY", &key.secret_key)
+        .env_remove("RUST_LOG");
+    command
+}
