@@ -21,7 +21,7 @@ use crate::buffers::Buffers;
 use crate::config::Config;
 use crate::error::Error;
 use crate::platform::{Clock, Platform};
-use crate::tls::PinnedCa;
+use crate::tls::{PinnedCa, PinnedVerifier};
 
 /// What the API said about the certificate.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -304,9 +304,9 @@ where
     let mut tls: TlsConnection<'_, _, embedded_tls::Aes128GcmSha256> =
         TlsConnection::new(socket, tls_read, tls_write);
     let tls_config = TlsConfig::new().with_server_name(config.host);
-    // The provider (with the verifier's copy of the chain) is lent, not moved: a future keeps
-    // both an argument and its moved-into local, and that would hold the chain twice.
-    let mut provider = PinnedCa::<R, C>::new(rng, config.ca_der);
+    // The certificates must be valid at the time the request is signed for.
+    let verifier = PinnedVerifier::new(config.ca_der, config.host, timestamp);
+    let mut provider = PinnedCa::new(rng, verifier);
     tls.open(TlsContext::new(&tls_config, &mut provider))
         .await
         .map_err(Error::Handshake)?;

@@ -111,7 +111,7 @@ mod error;
 pub mod pem;
 pub mod platform;
 pub mod serial;
-mod tls;
+pub mod tls;
 
 /// The TLS crate this one uses, for its error type ([`Error::Handshake`] carries one).
 pub use embedded_tls;
@@ -121,4 +121,3 @@ pub use checker::{Checker, Outcome};
 pub use config::{Config, Retry};
 pub use error::Error;
 pub use platform::{Clock, Platform};
-pub use tls::CERT_CHAIN_CAPACITY;

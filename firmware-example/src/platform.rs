@@ -9,27 +9,18 @@ use embedded_hal_async::delay::DelayNs;
 use embedded_nal_async::TcpConnect;
 use rand_core::CryptoRngCore;
 
-pub use embedded_tls::{NoClock, TlsClock};
-
 /// The device's idea of the time of day.
 ///
 /// It may be wrong: the checker learns the server's time from each reply and corrects the
-/// timestamps it signs, so `now_ms` only has to be monotonic enough to measure a few seconds.
+/// timestamps it signs and the time it checks the server's certificates at. It must still be
+/// within the validity window of those certificates (usually months), or no handshake
+/// succeeds and the server's time cannot be learnt.
 pub trait Clock {
-    /// The time source embedded-tls checks the server certificate's validity window against.
-    ///
-    /// embedded-tls asks it through a function without `self` ([`TlsClock::now`]), so it is a
-    /// type, usually reading the same hardware as [`Clock::now_ms`]. [`embedded_tls::NoClock`]
-    /// skips the validity check; use it only on a device with no idea of the date.
-    type Validity: TlsClock;
-
     /// Unix time in milliseconds, as the device believes it.
     fn now_ms(&self) -> u64;
 }
 
 impl<C: Clock> Clock for &C {
-    type Validity = C::Validity;
-
     fn now_ms(&self) -> u64 {
         C::now_ms(self)
     }

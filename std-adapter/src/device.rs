@@ -4,7 +4,7 @@
 //! - [`TokioTcp`] opens tokio TCP connections and speaks embedded-io-async through
 //!   `embedded-io-adapters`;
 //! - [`SystemClock`] reads the system clock, optionally shifted to play a device whose clock
-//!   is wrong; certificate validity is checked against the true system time ([`SystemTime`]);
+//!   is wrong (the checker corrects it from the server's replies);
 //! - [`OsRng`] is the operating system's generator;
 //! - [`TokioDelay`] waits with tokio's timer.
 //!
@@ -25,7 +25,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, UNIX_EPOCH};
 
 use embedded_io_adapters::tokio_1::FromTokio;
-use mqttcert_firmware::platform::{Clock, TlsClock};
+use mqttcert_firmware::platform::Clock;
 use tokio::net::TcpStream;
 
 pub use rand_core::OsRng;
@@ -68,20 +68,8 @@ impl SystemClock {
 }
 
 impl Clock for SystemClock {
-    type Validity = SystemTime;
-
     fn now_ms(&self) -> u64 {
         system_now_ms().saturating_add_signed(self.offset_secs.saturating_mul(1000))
-    }
-}
-
-/// The true system time, against which server certificates' validity windows are checked.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SystemTime;
-
-impl TlsClock for SystemTime {
-    fn now() -> Option<u64> {
-        Some(system_now_ms() / 1000)
     }
 }
 

@@ -10,7 +10,6 @@ use embassy_time::{Delay, Duration, Timer};
 use mqttcert_core::SecretKey;
 use mqttcert_core::check::Policy;
 use mqttcert_firmware::embedded_tls::TlsError;
-use mqttcert_firmware::platform::TlsClock;
 use mqttcert_firmware::{BufferStorage, Checker, Clock, Config, Error, Outcome, Platform, Retry};
 use rand_chacha::ChaCha20Rng;
 use static_cell::ConstStaticCell;
@@ -30,16 +29,8 @@ static TCP_STATE: ConstStaticCell<TcpClientState<1, TCP_BUFFER, TCP_BUFFER>> =
 struct Rtc;
 
 impl Clock for Rtc {
-    type Validity = Rtc;
-
     fn now_ms(&self) -> u64 {
         rtc::now_ns() / 1_000_000
-    }
-}
-
-impl TlsClock for Rtc {
-    fn now() -> Option<u64> {
-        Some(rtc::now_secs())
     }
 }
 

@@ -98,7 +98,7 @@ fn main() -> ! {
         })
 }
 
-/// Brings the board up, runs the firmware's job and exits with its outcome.
+/// Brings the board up and starts the firmware's job.
 #[embassy_executor::task]
 async fn boot(spawner: Spawner) {
     let boot_secs = rtc::now_secs();
@@ -109,12 +109,31 @@ async fn boot(spawner: Spawner) {
         config::API_PORT
     );
 
-    let status = match start_network(spawner).await {
-        Ok((stack, _)) if config::BRINGUP => bringup::run(stack).await,
-        Ok((stack, rng)) => check::run(stack, rng).await,
-        Err(status) => status,
-    };
+    match start_network(spawner).await {
+        Ok((stack, rng)) => match job(stack, rng) {
+            Ok(token) => spawner.spawn(token),
+            Err(_) => finish(exit::BOARD),
+        },
+        Err(status) => finish(status),
+    }
+}
 
+/// The bring-up check or the certificate checks, then exit with their outcome.
+///
+/// A task of its own rather than a call from [`boot`]: the boot task's poll frame, sized by
+/// the network set-up, is then off the stack while the TLS handshake runs at its deepest.
+#[embassy_executor::task]
+async fn job(stack: Stack<'static>, rng: ChaCha20Rng) {
+    let status = if config::BRINGUP {
+        bringup::run(stack).await
+    } else {
+        check::run(stack, rng).await
+    };
+    finish(status)
+}
+
+/// Reports the run and leaves QEMU with `status`.
+fn finish(status: u16) -> ! {
     defmt::info!(
         "done after {=u64} ms, peak stack {=usize} bytes, exit status {=u16}",
         Instant::now().as_millis(),
