@@ -18,7 +18,8 @@
 //! | `MQTTCERT_API_PORT` | `443` | TCP port of the API |
 //! | `MQTTCERT_REGION` | `ap-guangzhou` | region of the instance |
 //! | `MQTTCERT_INSTANCE_ID` | required | TDMQ for MQTT instance id |
-//! | `MQTTCERT_SERIAL` | required | serial number of this device's certificate |
+//! | `MQTTCERT_SERIAL` | required, unless `MQTTCERT_DEVICE_CERT` is set | serial number of this device's certificate |
+//! | `MQTTCERT_DEVICE_CERT` | none | path of this device's own certificate (PEM); the firmware reads the serial from it at boot, instead of `MQTTCERT_SERIAL` |
 //! | `MQTTCERT_SECRET_ID` | required | API key id |
 //! | `MQTTCERT_SECRET_KEY` | required | API secret key; it is compiled into the image, so use a key allowed only `mqtt:DescribeDeviceCertificate` on the instance |
 //! | `MQTTCERT_TOKEN` | none | session token, with a temporary key |
@@ -82,7 +83,8 @@ fn config() -> Result<String, Vec<String>> {
     let port = vars.parsed::<u16>("MQTTCERT_API_PORT", Some("443"));
     let region = vars.text("MQTTCERT_REGION", Some("ap-guangzhou"));
     let instance_id = vars.text("MQTTCERT_INSTANCE_ID", None);
-    let serial = vars.text("MQTTCERT_SERIAL", None);
+    let serial = vars.optional("MQTTCERT_SERIAL");
+    let device_cert_path = vars.optional("MQTTCERT_DEVICE_CERT");
     let secret_id = vars.text("MQTTCERT_SECRET_ID", None);
     let secret_key = vars.text("MQTTCERT_SECRET_KEY", None);
     let token = vars.optional("MQTTCERT_TOKEN");
@@ -92,23 +94,23 @@ fn config() -> Result<String, Vec<String>> {
     let checks = vars.parsed::<u32>("MQTTCERT_CHECKS", Some("0"));
     let bringup = vars.parsed::<u8>("MQTTCERT_BRINGUP", Some("0"));
 
-    let ca = ca_path.as_deref().and_then(|path| {
-        println!("cargo:rerun-if-changed={path}");
-        match fs::read_to_string(path)
-            .map_err(|err| err.to_string())
-            .and_then(|pem| {
-                let der = pem_to_der(&pem)?;
-                Ok((pem, der))
-            }) {
-            Ok(ca) => Some(ca),
-            Err(err) => {
-                vars.problems.push(format!(
-                    "MQTTCERT_CA_PEM: cannot read {path} as a PEM certificate: {err}"
-                ));
-                None
-            }
-        }
-    });
+    let ca = ca_path
+        .as_deref()
+        .and_then(|path| vars.certificate("MQTTCERT_CA_PEM", path));
+    let device_cert = device_cert_path
+        .as_deref()
+        .and_then(|path| vars.certificate("MQTTCERT_DEVICE_CERT", path));
+    match (&serial, &device_cert_path) {
+        (None, None) => vars.problems.push(
+            "MQTTCERT_SERIAL: required, not set (or set MQTTCERT_DEVICE_CERT to read it from \
+             the device's certificate)"
+                .into(),
+        ),
+        (Some(_), Some(_)) => vars
+            .problems
+            .push("MQTTCERT_SERIAL and MQTTCERT_DEVICE_CERT: set one of them, not both".into()),
+        _ => {}
+    }
     if matches!(bringup, Some(value) if value > 1) {
         vars.problems
             .push("MQTTCERT_BRINGUP: must be 0 or 1".into());
@@ -118,8 +120,8 @@ fn config() -> Result<String, Vec<String>> {
     }
 
     // Every value is present: the problems would have said otherwise.
-    let (Some(host), Some(ip), Some(port), Some(region), Some(instance_id), Some(serial)) =
-        (host, ip, port, region, instance_id, serial)
+    let (Some(host), Some(ip), Some(port), Some(region), Some(instance_id)) =
+        (host, ip, port, region, instance_id)
     else {
         unreachable!()
     };
@@ -168,10 +170,19 @@ fn config() -> Result<String, Vec<String>> {
         format!("{instance_id:?}"),
     );
     constant(
-        "Certificate serial (`MQTTCERT_SERIAL`).",
+        "Certificate serial (`MQTTCERT_SERIAL`), unless it is read from `DEVICE_CERT`.",
         "SERIAL",
-        "&str",
+        "Option<&str>",
         format!("{serial:?}"),
+    );
+    constant(
+        "The device's own certificate, DER (from `MQTTCERT_DEVICE_CERT`).",
+        "DEVICE_CERT",
+        "Option<&[u8]>",
+        match device_cert {
+            Some((_, der)) => format!("Some(&{der:?})"),
+            None => "None".into(),
+        },
     );
     constant(
         "API key id (`MQTTCERT_SECRET_ID`).",
@@ -260,6 +271,27 @@ impl Vars {
     fn optional(&mut self, name: &str) -> Option<String> {
         println!("cargo:rerun-if-env-changed={name}");
         env::var(name).ok().filter(|value| !value.is_empty())
+    }
+
+    /// The certificate in the PEM file at `path`, named by the variable `name`: its PEM text and
+    /// DER bytes.
+    fn certificate(&mut self, name: &str, path: &str) -> Option<(String, Vec<u8>)> {
+        println!("cargo:rerun-if-changed={path}");
+        let read = fs::read_to_string(path)
+            .map_err(|err| err.to_string())
+            .and_then(|pem| {
+                let der = pem_to_der(&pem)?;
+                Ok((pem, der))
+            });
+        match read {
+            Ok(certificate) => Some(certificate),
+            Err(err) => {
+                self.problems.push(format!(
+                    "{name}: cannot read {path} as a PEM certificate: {err}"
+                ));
+                None
+            }
+        }
     }
 
     /// The value of `name` (or `default`) parsed as a `T`.

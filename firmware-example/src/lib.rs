@@ -107,6 +107,7 @@ mod fmt;
 pub mod buffers;
 mod checker;
 pub mod config;
+mod der;
 mod error;
 pub mod pem;
 pub mod platform;

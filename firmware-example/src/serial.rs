@@ -33,9 +33,7 @@ impl fmt::Display for SerialError {
 
 impl core::error::Error for SerialError {}
 
-const SEQUENCE: u8 = 0x30;
-const INTEGER: u8 = 0x02;
-const VERSION: u8 = 0xa0;
+use crate::der::{self, INTEGER, SEQUENCE, VERSION};
 
 /// Reads the serial number of the DER certificate `der`, as lowercase hex without the sign
 /// byte DER adds before a high first bit (so `0x00 0x9f 0x01` reads `9f01`).
@@ -43,8 +41,8 @@ const VERSION: u8 = 0xa0;
 /// # Errors
 ///
 /// [`SerialError`] when the bytes are not a certificate or the serial cannot be rendered.
-pub fn from_der(der: &[u8]) -> Result<Serial, SerialError> {
-    let (certificate, _) = element(der, SEQUENCE)?;
+pub fn from_der(certificate: &[u8]) -> Result<Serial, SerialError> {
+    let (certificate, _) = element(certificate, SEQUENCE)?;
     let (tbs, _) = element(certificate, SEQUENCE)?;
     let tbs = match tbs.first() {
         Some(&VERSION) => element(tbs, VERSION)?.1,
@@ -68,32 +66,7 @@ pub fn from_der(der: &[u8]) -> Result<Serial, SerialError> {
     Ok(hex)
 }
 
-/// Splits the DER element at the start of `input`, which must carry `tag`, into its contents
-/// and what follows it.
+/// [`der::element`], with a missing or broken element as [`SerialError::Malformed`].
 fn element(input: &[u8], tag: u8) -> Result<(&[u8], &[u8]), SerialError> {
-    let [found, first, rest @ ..] = input else {
-        return Err(SerialError::Malformed);
-    };
-    if *found != tag {
-        return Err(SerialError::Malformed);
-    }
-    let (len, rest) = match *first {
-        short @ 0..=0x7f => (usize::from(short), rest),
-        long @ 0x81..=0x84 => {
-            let count = usize::from(long & 0x7f);
-            if rest.len() < count {
-                return Err(SerialError::Malformed);
-            }
-            let (digits, rest) = rest.split_at(count);
-            let len = digits
-                .iter()
-                .fold(0usize, |len, &digit| (len << 8) | usize::from(digit));
-            (len, rest)
-        }
-        _ => return Err(SerialError::Malformed),
-    };
-    if rest.len() < len {
-        return Err(SerialError::Malformed);
-    }
-    Ok(rest.split_at(len))
+    der::element(input, tag).ok_or(SerialError::Malformed)
 }

@@ -68,8 +68,13 @@ pub struct Scenario {
     pub name: &'static str,
     /// Only the plain HTTP exchange (`MQTTCERT_BRINGUP=1`), against the emulator's HTTP port.
     pub bringup: bool,
-    /// The certificate serial the firmware asks about.
+    /// The certificate serial the firmware asks about (`MQTTCERT_SERIAL`).
     pub serial: &'static str,
+    /// Instead of `serial`, the device's own certificate (a PEM file under the workspace) that
+    /// the firmware reads its serial from (`MQTTCERT_DEVICE_CERT`).
+    pub device_cert: Option<&'static str>,
+    /// The DNS name of the emulator's server certificate.
+    pub tls_name: &'static str,
     /// Options of the emulator besides its listeners and the demo fleet.
     pub emulator_args: &'static [&'static str],
     /// Checks the firmware makes, one second apart, before it exits (`MQTTCERT_CHECKS`).
@@ -84,97 +89,99 @@ pub struct Scenario {
     pub log_contains: &'static str,
 }
 
-/// The bring-up: boot, network, one HTTP exchange with the emulator.
-pub const BRINGUP: Scenario = Scenario {
-    name: "bring-up",
-    bringup: true,
+/// A check of the demo fleet's healthy certificate that succeeds: what the scenarios below
+/// change.
+const HEALTHY: Scenario = Scenario {
+    name: "healthy certificate",
+    bringup: false,
     serial: DEMO_HEALTHY,
+    device_cert: None,
+    tls_name: API_HOST,
     emulator_args: &[],
     checks: 1,
     clock_offset_secs: 0,
     entropy: true,
     status: 0,
+    log_contains: "healthy, ",
+};
+
+/// The bring-up: boot, network, one HTTP exchange with the emulator.
+pub const BRINGUP: Scenario = Scenario {
+    name: "bring-up",
+    bringup: true,
     log_contains: "bring-up reply: HTTP/1.1",
+    ..HEALTHY
 };
 
 /// Full checks over TLS against the demo fleet, one per outcome the firmware tells apart.
-pub const CHECKS: [Scenario; 7] = [
+pub const CHECKS: [Scenario; 11] = [
     Scenario {
-        name: "healthy certificate",
-        bringup: false,
-        serial: DEMO_HEALTHY,
-        emulator_args: &[],
         checks: 2,
-        clock_offset_secs: 0,
-        entropy: true,
-        status: 0,
-        log_contains: "healthy, ",
+        ..HEALTHY
+    },
+    Scenario {
+        name: "serial read from the device's own certificate",
+        device_cert: Some("tests/fleets/demo-gateway-1.pem"),
+        log_contains: "certificate 5a1e0000000000000000000000000000000000a1: healthy",
+        ..HEALTHY
     },
     Scenario {
         name: "device clock an hour slow",
-        bringup: false,
-        serial: DEMO_HEALTHY,
-        emulator_args: &[],
-        checks: 1,
         clock_offset_secs: -3600,
-        entropy: true,
-        status: 0,
-        log_contains: "healthy",
+        ..HEALTHY
     },
     Scenario {
         name: "expiring certificate",
-        bringup: false,
         serial: DEMO_EXPIRING,
-        emulator_args: &[],
-        checks: 1,
-        clock_offset_secs: 0,
-        entropy: true,
-        status: 0,
         log_contains: "expiring",
+        ..HEALTHY
     },
     Scenario {
         name: "revoked certificate",
-        bringup: false,
         serial: DEMO_REVOKED,
-        emulator_args: &[],
-        checks: 1,
-        clock_offset_secs: 0,
-        entropy: true,
         status: 2,
         log_contains: "revoked",
+        ..HEALTHY
     },
     Scenario {
         name: "unknown certificate",
-        bringup: false,
         serial: UNKNOWN_SERIAL,
-        emulator_args: &[],
-        checks: 1,
-        clock_offset_secs: 0,
-        entropy: true,
         status: 3,
         log_contains: "not found",
+        ..HEALTHY
+    },
+    Scenario {
+        name: "connection reset mid-reply once",
+        emulator_args: &["--fault", "reset", "--fault-count", "1"],
+        ..HEALTHY
+    },
+    Scenario {
+        name: "connection reset mid-reply on every attempt",
+        emulator_args: &["--fault", "reset"],
+        status: 5,
+        log_contains: "certificate check failed after 4 attempts",
+        ..HEALTHY
     },
     Scenario {
         name: "server not signed by the pinned CA",
-        bringup: false,
-        serial: DEMO_HEALTHY,
         emulator_args: &["--tls-untrusted-issuer"],
-        checks: 1,
-        clock_offset_secs: 0,
-        entropy: true,
         status: 4,
         log_contains: "check failed: Handshake(InvalidCertificate)",
+        ..HEALTHY
+    },
+    Scenario {
+        name: "server certificate for another host",
+        tls_name: "api.another-host.example",
+        status: 4,
+        log_contains: "refused: issued for another host name",
+        ..HEALTHY
     },
     Scenario {
         name: "machine without an entropy device",
-        bringup: false,
-        serial: DEMO_HEALTHY,
-        emulator_args: &[],
-        checks: 1,
-        clock_offset_secs: 0,
         entropy: false,
         status: 7,
         log_contains: "a virtio-net and a virtio-rng device are needed",
+        ..HEALTHY
     },
 ];
 
@@ -241,7 +248,7 @@ pub fn run_scenarios(scenarios: &[Scenario]) -> Result {
         let tls_dir = tls_dir();
         // A fresh CA each time, so that the names of the server certificate are the ones asked.
         let _ = fs::remove_dir_all(&tls_dir);
-        let mut args = vec!["--demo", "--tls-name", API_HOST];
+        let mut args = vec!["--demo", "--tls-name", scenario.tls_name];
         args.extend(scenario.emulator_args);
         let emulator = Emulator::start(&bin, &args, Some(&tls_dir))?;
 
@@ -336,13 +343,12 @@ fn build(scenario: &Scenario, port: u16, ca_pem: &Path) -> Result<PathBuf> {
 
 /// The build-time configuration of the firmware for `scenario`.
 fn configuration(scenario: &Scenario, port: u16, ca_pem: &Path) -> Vec<(&'static str, String)> {
-    vec![
+    let mut vars = vec![
         ("MQTTCERT_API_HOST", API_HOST.into()),
         ("MQTTCERT_API_IP", HOST_FROM_GUEST.into()),
         ("MQTTCERT_API_PORT", port.to_string()),
         ("MQTTCERT_REGION", DEMO_REGION.into()),
         ("MQTTCERT_INSTANCE_ID", DEMO_INSTANCE.into()),
-        ("MQTTCERT_SERIAL", scenario.serial.into()),
         ("MQTTCERT_SECRET_ID", DEMO_SECRET_ID.into()),
         ("MQTTCERT_SECRET_KEY", DEMO_SECRET_KEY.into()),
         ("MQTTCERT_CA_PEM", ca_pem.display().to_string()),
@@ -350,7 +356,15 @@ fn configuration(scenario: &Scenario, port: u16, ca_pem: &Path) -> Vec<(&'static
         ("MQTTCERT_CHECK_INTERVAL_SECS", "1".into()),
         ("MQTTCERT_BRINGUP", u8::from(scenario.bringup).to_string()),
         ("DEFMT_LOG", "info".into()),
-    ]
+    ];
+    match scenario.device_cert {
+        Some(path) => vars.push((
+            "MQTTCERT_DEVICE_CERT",
+            util::root().join(path).display().to_string(),
+        )),
+        None => vars.push(("MQTTCERT_SERIAL", scenario.serial.into())),
+    }
+    vars
 }
 
 /// The workspace's target folder.

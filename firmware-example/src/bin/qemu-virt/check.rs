@@ -10,6 +10,7 @@ use embassy_time::{Delay, Duration, Timer};
 use mqttcert_core::SecretKey;
 use mqttcert_core::check::Policy;
 use mqttcert_firmware::embedded_tls::TlsError;
+use mqttcert_firmware::serial::{self, Serial};
 use mqttcert_firmware::{BufferStorage, Checker, Clock, Config, Error, Outcome, Platform, Retry};
 use rand_chacha::ChaCha20Rng;
 use static_cell::ConstStaticCell;
@@ -41,6 +42,9 @@ pub async fn run(stack: Stack<'static>, mut rng: ChaCha20Rng) -> u16 {
         defmt::error!("MQTTCERT_SECRET_KEY is not a valid secret key");
         return exit::API;
     };
+    let Some(serial) = serial() else {
+        return exit::BOARD;
+    };
     let api = SocketAddr::V4(SocketAddrV4::new(
         Ipv4Addr::from(config::API_IP),
         config::API_PORT,
@@ -50,7 +54,7 @@ pub async fn run(stack: Stack<'static>, mut rng: ChaCha20Rng) -> u16 {
         addr: api,
         region: config::REGION,
         instance_id: config::INSTANCE_ID,
-        serial: config::SERIAL,
+        serial: &serial,
         secret_id: config::SECRET_ID,
         secret_key: &secret_key,
         token: config::TOKEN,
@@ -66,7 +70,7 @@ pub async fn run(stack: Stack<'static>, mut rng: ChaCha20Rng) -> u16 {
     loop {
         defmt::info!(
             "checking certificate {=str} of {=str} at {=str}",
-            config::SERIAL,
+            serial.as_str(),
             config::INSTANCE_ID,
             config::API_HOST
         );
@@ -81,6 +85,35 @@ pub async fn run(stack: Stack<'static>, mut rng: ChaCha20Rng) -> u16 {
             return status;
         }
         Timer::after(Duration::from_secs(config::CHECK_INTERVAL_SECS.into())).await;
+    }
+}
+
+/// The serial of the certificate to ask about: read from the device's own certificate when the
+/// build has one (`MQTTCERT_DEVICE_CERT`), else as configured (`MQTTCERT_SERIAL`).
+fn serial() -> Option<Serial> {
+    match (config::DEVICE_CERT, config::SERIAL) {
+        (Some(certificate), _) => match serial::from_der(certificate) {
+            Ok(serial) => {
+                defmt::info!(
+                    "serial {=str} read from the device certificate",
+                    serial.as_str()
+                );
+                Some(serial)
+            }
+            Err(err) => {
+                defmt::error!("the device certificate gives no serial: {}", err);
+                None
+            }
+        },
+        (None, Some(text)) => {
+            let serial = Serial::try_from(text).ok();
+            if serial.is_none() {
+                defmt::error!("MQTTCERT_SERIAL is longer than a serial can be");
+            }
+            serial
+        }
+        // The build script requires one of the two.
+        (None, None) => None,
     }
 }
 
