@@ -13,8 +13,10 @@
 //!   and the retry bounds;
 //! - [`platform`]: the traits a board implements or already has, [`platform::Clock`] being the
 //!   only one of this crate;
-//! - the TLS provider (private): embedded-tls with `TLS_AES_128_GCM_SHA256`, a P-256 key share
-//!   and its `rustpki` verifier pinned to the configured CA; no path skips verification;
+//! - [`tls`]: embedded-tls with `TLS_AES_128_GCM_SHA256` and a P-256 key share, and
+//!   [`tls::PinnedVerifier`], which checks the server's chain in place with rustls-webpki up to
+//!   the configured CA and the handshake signature with the leaf's key; no path skips
+//!   verification;
 //! - [`Checker::check_once`]: one attempt, bounded in time;
 //! - [`Checker::check`]: the policy: correct the clock and sign again once after
 //!   `AuthFailure.SignatureExpire`, back off and retry after network failures, timeouts and
@@ -70,24 +72,22 @@
 //! | TLS records out | 4 096 | [`TLS_WRITE_BUFFER`] |
 //! | request, then reply | 8 192 | [`MESSAGE_BUFFER`] |
 //! | the certificate record | about 5 160 | [`mqttcert_core::DeviceCertificate`] |
-//! | the server's chain, kept by the verifier | 4 096 | [`CERT_CHAIN_CAPACITY`] |
 //!
-//! The chain's copy lives in the future of [`Checker::check`], which measures about 10 KB on
-//! x86-64 (the test `the_future_of_a_check_is_small` of `mqttcert` prints it): on embassy,
-//! the task that awaits a check needs that much more in its arena.
+//! The future of [`Checker::check`] measures about 6 KB on x86-64 (the test
+//! `the_future_of_a_check_is_small` of `mqttcert` prints it): on embassy, the task that awaits
+//! a check needs that much in its arena.
 //!
-//! Measured on QEMU's riscv32 `virt` board (release build, `cargo xtask firmware`): a check
-//! adds about 36 KB of stack at its deepest, and takes 100 to 200 ms under emulation. The
-//! deepest point is in the TLS handshake, by the time the chain is verified: a server the
-//! pin refuses reaches the same depth. 2 KB of it scales with [`CERT_CHAIN_CAPACITY`]. On a
-//! host, one check over loopback takes about 2 ms.
+//! Measured on QEMU's riscv32 `virt` board (`cargo xtask firmware`, size-optimised build): a
+//! check adds about 9 KB of stack at its deepest, in the TLS handshake while the server's chain
+//! is verified (a server the pin refuses reaches the same depth), and takes 60 to 200 ms under
+//! emulation. On a host, one check over loopback takes about 2 ms.
 //!
 //! # Limits
 //!
-//! embedded-tls speaks TLS 1.3 only, with a P-256 key share, and this crate verifies ECDSA
-//! P-256 chains only: RSA needs embedded-tls's `rsa` feature and a heap. The verifier reads
-//! only the first three DNS names of the server certificate's subject alternative names, and
-//! the pinned certificate must be the last one the server sends, or its issuer.
+//! embedded-tls speaks TLS 1.3 only, with a P-256 key share, and the verifier accepts ECDSA
+//! P-256 with SHA-256 only, with at most [`tls::MAX_INTERMEDIATES`] certificates between the
+//! server's and the pinned CA, and no revocation checking. The device's clock must be within
+//! the server certificates' validity windows for a handshake to succeed.
 //!
 //! # Features
 //!

@@ -479,5 +479,5 @@ fn the_future_of_a_check_is_small() {
     let once = std::mem::size_of_val(&checker.check_once(&mut platform, &mut buffers));
     let bytes = std::mem::size_of_val(&checker.check(&mut platform, &mut buffers));
     eprintln!("the future of Checker::check: {bytes} bytes (check_once: {once} bytes)");
-    assert!(bytes < 12 * 1024, "{bytes} bytes");
+    assert!(bytes < 8 * 1024, "{bytes} bytes");
 }
