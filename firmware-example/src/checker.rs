@@ -9,6 +9,7 @@ use embedded_io_async::{Error as _, Write as _};
 use embedded_nal_async::TcpConnect;
 use embedded_tls::{TlsConfig, TlsConnection, TlsContext, TlsError};
 use heapless::String;
+use mqttcert_core::DeviceCertificate;
 use mqttcert_core::check::{self, Verdict};
 use mqttcert_core::clock::ClockOffset;
 use mqttcert_core::input::HOST_MAX;
@@ -150,49 +151,50 @@ impl<'a> Checker<'a> {
         let mut resigned = false;
         loop {
             debug!("attempt {} of {}", failed + 1, attempts);
-            let retry = match self.attempt(platform, buffers).await {
+            // The answer stays in this one place until it is returned: an outcome is a few
+            // hundred bytes, and each move of it would take as much stack.
+            let result = self.attempt(platform, buffers).await;
+
+            let retry = match &result {
                 Ok(answered) => match &answered.outcome {
                     Outcome::Api(err) if err.class() == ErrorClass::ClockSkew && !resigned => {
                         resigned = true;
-                        if self.correct_clock(&answered, err) {
+                        if self.correct_clock(answered, err) {
                             continue;
                         }
-                        report(&self.config, &answered.outcome);
-                        return Ok(answered.outcome);
+                        false
                     }
                     Outcome::Api(err) if err.class().is_retryable() => {
                         debug!("the API asks to retry later: {}", err.code.as_str());
-                        Ok(answered.outcome)
+                        true
                     }
-                    _ => {
-                        report(&self.config, &answered.outcome);
-                        return Ok(answered.outcome);
-                    }
+                    _ => false,
                 },
                 Err(err) if err.is_retryable() => {
                     debug!("attempt failed: {}", err);
-                    Err(err)
+                    true
                 }
-                Err(err) => {
-                    error!("certificate check failed: {}", err);
-                    return Err(err);
-                }
+                Err(_) => false,
             };
-
-            failed += 1;
-            if failed >= attempts {
-                match &retry {
-                    Ok(outcome) => report(&self.config, outcome),
-                    Err(err) => error!(
-                        "certificate check failed after {} attempts: {}",
-                        failed, err
-                    ),
+            if retry {
+                failed += 1;
+                if failed < attempts {
+                    let wait = self.config.retry.backoff_ms(failed, jitter(platform.rng));
+                    debug!("retrying in {} ms", wait);
+                    platform.delay.delay_ms(wait).await;
+                    continue;
                 }
-                return retry;
             }
-            let wait = self.config.retry.backoff_ms(failed, jitter(platform.rng));
-            debug!("retrying in {} ms", wait);
-            platform.delay.delay_ms(wait).await;
+
+            match &result {
+                Ok(answered) => report(&self.config, &answered.outcome),
+                Err(err) if retry => error!(
+                    "certificate check failed after {} attempts: {}",
+                    failed, err
+                ),
+                Err(err) => error!("certificate check failed: {}", err),
+            }
+            return result.map(|answered| answered.outcome);
         }
     }
 
@@ -252,6 +254,10 @@ impl<'a> Checker<'a> {
 }
 
 /// Connect, handshake, request, reply, verdict.
+///
+/// Writing the request and judging the reply are functions of their own, kept out of line: the
+/// stack peaks during the handshake, below this function's frame, which should hold no more
+/// than the handshake needs.
 async fn exchange<N, C, R>(
     config: &Config<'_>,
     signer: &mut Signer,
@@ -274,28 +280,8 @@ where
     } = buffers;
 
     // The request first, so that an invalid configuration costs no connection.
-    let mut host: String<{ HOST_MAX + 6 }> = String::new();
-    let host = if config.addr.port() == 443 {
-        config.host
-    } else {
-        use core::fmt::Write as _;
-        write!(host, "{}:{}", config.host, config.addr.port())
-            .map_err(|_| Error::Request(mqttcert_core::request::BuildError::BufferTooSmall))?;
-        host.as_str()
-    };
-    let endpoint = Endpoint::new(host, config.region);
-    let mut credential = Credential::new(config.secret_id, config.secret_key);
-    if let Some(token) = config.token {
-        credential = credential.with_token(token);
-    }
-    let query = DescribeDeviceCertificate {
-        instance_id: config.instance_id,
-        serial: config.serial,
-    };
     let timestamp = offset.correct(clock.now_ms() / 1000);
-    let request_len = query
-        .write_request(message, &endpoint, &credential, signer, timestamp)
-        .map_err(Error::Request)?;
+    let request_len = write_request(config, signer, timestamp, message)?;
 
     let socket = tcp
         .connect(config.addr)
@@ -321,7 +307,7 @@ where
     // an end of stream, when a server closes without close_notify.
     record.clear();
     let mut filled = 0;
-    let reply = loop {
+    let answered = loop {
         let closed = match tls.read(&mut message[filled..]).await {
             Ok(0) | Err(TlsError::ConnectionClosed) => true,
             Ok(n) => {
@@ -330,16 +316,67 @@ where
             }
             Err(err) => return Err(Error::Transfer(err)),
         };
-        match response::read_reply(message, filled, closed, record).map_err(Error::Reply)? {
-            Read::Complete(reply) => break reply,
-            Read::Incomplete if closed => {
-                return Err(Error::Reply(response::HttpError::Truncated.into()));
-            }
-            Read::Incomplete => {}
+        if let Some(answered) = judge_reply(config, offset, clock, message, filled, closed, record)?
+        {
+            break answered;
         }
     };
     // The reply is complete; a failure to say goodbye changes nothing.
     let _ = tls.close().await;
+    Ok(answered)
+}
+
+/// Signs and writes the request for `timestamp` into `message`; returns its length.
+#[inline(never)]
+fn write_request(
+    config: &Config<'_>,
+    signer: &mut Signer,
+    timestamp: u64,
+    message: &mut [u8],
+) -> Result<usize, Error> {
+    let mut host: String<{ HOST_MAX + 6 }> = String::new();
+    let host = if config.addr.port() == 443 {
+        config.host
+    } else {
+        use core::fmt::Write as _;
+        write!(host, "{}:{}", config.host, config.addr.port())
+            .map_err(|_| Error::Request(mqttcert_core::request::BuildError::BufferTooSmall))?;
+        host.as_str()
+    };
+    let endpoint = Endpoint::new(host, config.region);
+    let mut credential = Credential::new(config.secret_id, config.secret_key);
+    if let Some(token) = config.token {
+        credential = credential.with_token(token);
+    }
+    let query = DescribeDeviceCertificate {
+        instance_id: config.instance_id,
+        serial: config.serial,
+    };
+    query
+        .write_request(message, &endpoint, &credential, signer, timestamp)
+        .map_err(Error::Request)
+}
+
+/// Reads the `filled` bytes of `message` as the reply (chunked bodies are decoded in place):
+/// `None` while it is incomplete and the
+/// connection open, the answer judged at the corrected time once it is complete.
+#[inline(never)]
+fn judge_reply<C: Clock>(
+    config: &Config<'_>,
+    offset: ClockOffset,
+    clock: &C,
+    message: &mut [u8],
+    filled: usize,
+    closed: bool,
+    record: &mut DeviceCertificate,
+) -> Result<Option<Answered>, Error> {
+    let reply = match response::read_reply(message, filled, closed, record).map_err(Error::Reply)? {
+        Read::Complete(reply) => reply,
+        Read::Incomplete if closed => {
+            return Err(Error::Reply(response::HttpError::Truncated.into()));
+        }
+        Read::Incomplete => return Ok(None),
+    };
 
     let local = clock.now_ms() / 1000;
     let outcome = match reply.answer {
@@ -350,11 +387,11 @@ where
         Answer::Error(err) if err.class() == ErrorClass::NotFound => Outcome::NotFound(err),
         Answer::Error(err) => Outcome::Api(err),
     };
-    Ok(Answered {
+    Ok(Some(Answered {
         outcome,
         date: reply.date,
         local,
-    })
+    }))
 }
 
 /// Logs the outcome at the level an operator needs.

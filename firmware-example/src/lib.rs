@@ -78,7 +78,7 @@
 //! a check needs that much in its arena.
 //!
 //! Measured on QEMU's riscv32 `virt` board (`cargo xtask firmware`, size-optimised build): a
-//! check adds about 9 KB of stack at its deepest, in the TLS handshake while the server's chain
+//! check adds about 7 KB of stack at its deepest, in the TLS handshake while the server's chain
 //! is verified (a server the pin refuses reaches the same depth), and takes 60 to 200 ms under
 //! emulation. On a host, one check over loopback takes about 2 ms.
 //!

@@ -75,9 +75,8 @@ pub async fn run(stack: Stack<'static>, mut rng: ChaCha20Rng) -> u16 {
             config::API_HOST
         );
         let mut platform = Platform::new(&tcp, &Rtc, &mut rng, &mut delay);
-        let result = checker.check(&mut platform, &mut storage.buffers()).await;
         // The library has logged the outcome or the failure.
-        let status = status(&result);
+        let status = status(&checker.check(&mut platform, &mut storage.buffers()).await);
         done += 1;
         defmt::info!("check {=u32} done: exit status {=u16}", done, status);
 
