@@ -16,16 +16,17 @@
 //! `MQTTCERT_CHECK_INTERVAL_SECS`. With `MQTTCERT_BRINGUP=1` it is one plain HTTP exchange,
 //! which proves the board without TLS or the API.
 //!
-//! The board glue (`exit`, `rtc`, `stack`, `time_driver`, `uart`, `virtio`, `virtio_net`) is the
-//! only code allowed `unsafe`; linker symbols are only ever used for their address.
+//! The board glue (`exit`, `interrupts`, `rtc`, `stack`, `time_driver`, `uart`, `virtio`,
+//! `virtio_net`) is the only code allowed `unsafe`; linker symbols are only ever used for their
+//! address.
 //!
 //! # Running
 //!
 //! `cargo xtask firmware` starts the emulator of the API, builds this binary with a
 //! configuration that points at it (`MQTTCERT_*`, documented in `build.rs`), runs it under
-//! QEMU for each scenario (bring-up, healthy, expiring, revoked, unknown, a device clock an hour
-//! slow, a server the pinned CA did not sign, a machine without an entropy device), decodes the
-//! defmt log with the ELF and checks the exit status. By hand, with an emulator running, the
+//! QEMU for each scenario (`xtask/src/firmware.rs` lists them: every outcome, resets, clock
+//! skew, untrusted and misnamed servers, a missing device), decodes the defmt log with the ELF
+//! and checks the exit status. By hand, with an emulator running, the
 //! variables set and `DEFMT_LOG=info`, `cargo run` builds and runs the firmware once and prints
 //! its decoded log (its runner is `cargo xtask qemu`):
 //!
@@ -36,9 +37,8 @@
 //!
 //! # Limits
 //!
-//! - Everything is polled: the executor spins, timers wake at once and the network card has no
-//!   interrupts, so the firmware keeps one host core busy, also while it waits between checks.
-//!   A board that must sleep would program `mtimecmp` and take the timer and virtio interrupts.
+//! - The executor sleeps in `wfi` between events: the CLINT timer and the network card's
+//!   interrupt wake it. The entropy device is read once at boot, by polling.
 //! - There is no DNS resolver: the API is reached at `MQTTCERT_API_IP`, and `MQTTCERT_API_HOST`
 //!   is only the name signed, sent as SNI and matched in the server certificate.
 //! - The secret key is compiled into the image: give it only `mqtt:DescribeDeviceCertificate`.
@@ -57,6 +57,8 @@ mod config;
 // Every outcome has its status, whether or not this build can reach it.
 #[allow(dead_code, unsafe_code)]
 mod exit;
+#[allow(unsafe_code)]
+mod interrupts;
 mod rng;
 #[allow(unsafe_code)]
 mod rtc;
@@ -89,6 +91,8 @@ const SOCKETS: usize = 3;
 #[riscv_rt::entry]
 fn main() -> ! {
     stack::paint();
+    time_driver::init();
+    interrupts::start();
     static EXECUTOR: StaticCell<Executor> = StaticCell::new();
     EXECUTOR
         .init(Executor::new())
@@ -151,7 +155,7 @@ async fn start_network(spawner: Spawner) -> Result<(Stack<'static>, ChaCha20Rng)
         defmt::error!("a virtio-net and a virtio-rng device are needed");
         return Err(exit::BOARD);
     };
-    let seeds = rng::seed(entropy).map_err(|_| {
+    let seeds = rng::seed(entropy.transport).map_err(|_| {
         defmt::error!("the virtio-rng device failed");
         exit::BOARD
     })?;

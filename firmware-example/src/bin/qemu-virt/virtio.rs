@@ -32,9 +32,22 @@ const DMA_PAGES: usize = 6;
 /// The devices found in the slots.
 pub struct Devices {
     /// The first network card.
-    pub net: Option<MmioTransport<'static>>,
+    pub net: Option<Found>,
     /// The first entropy source.
-    pub rng: Option<MmioTransport<'static>>,
+    pub rng: Option<Found>,
+}
+
+/// A device and where it sits.
+pub struct Found {
+    /// The device's registers, as `virtio-drivers` drives them.
+    pub transport: MmioTransport<'static>,
+    /// Its slot, from 0: the address of its registers is `FIRST_SLOT + slot * SLOT_SIZE`.
+    pub slot: usize,
+}
+
+/// The address of the registers of `slot`.
+pub const fn slot_address(slot: usize) -> usize {
+    FIRST_SLOT + slot * SLOT_SIZE
 }
 
 /// Looks at every slot once and keeps the first network card and the first entropy source.
@@ -54,7 +67,7 @@ pub fn probe() -> Devices {
         rng: None,
     };
     for slot in 0..SLOTS {
-        let address = FIRST_SLOT + slot * SLOT_SIZE;
+        let address = slot_address(slot);
         let Some(header) = NonNull::new(address as *mut VirtIOHeader) else {
             continue;
         };
@@ -71,8 +84,12 @@ pub fn probe() -> Devices {
             kind as u32
         );
         match kind {
-            DeviceType::Network if devices.net.is_none() => devices.net = Some(transport),
-            DeviceType::EntropySource if devices.rng.is_none() => devices.rng = Some(transport),
+            DeviceType::Network if devices.net.is_none() => {
+                devices.net = Some(Found { transport, slot });
+            }
+            DeviceType::EntropySource if devices.rng.is_none() => {
+                devices.rng = Some(Found { transport, slot });
+            }
             _ => {}
         }
     }

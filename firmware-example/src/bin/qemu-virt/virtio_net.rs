@@ -1,19 +1,34 @@
-//! An embassy-net driver for the virtio network card, busy-polled.
+//! An embassy-net driver for the virtio network card, woken by its interrupt.
 //!
 //! One receive buffer is kept posted to the card. When a frame has arrived it is copied out, the
 //! buffer is posted again at once, and embassy-net reads the copy. A transmitted frame is written
 //! into a buffer of its own and handed to the card, which QEMU consumes before `send` returns.
-//! There are no interrupts: when nothing has arrived the driver asks to be polled again, and the
-//! spinning executor does so.
+//! When nothing has arrived, embassy-net's runner waits: the card's interrupt (through the PLIC)
+//! acknowledges it and wakes the runner.
 
+use core::ptr;
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use core::task::Context;
+
+use embassy_sync::waitqueue::AtomicWaker;
 
 use embassy_net_driver::{Capabilities, Driver, HardwareAddress, LinkState, RxToken, TxToken};
 use static_cell::ConstStaticCell;
 use virtio_drivers::device::net::VirtIONetRaw;
 use virtio_drivers::transport::mmio::MmioTransport;
 
-use crate::virtio::DmaHal;
+use crate::interrupts;
+use crate::virtio::{self, DmaHal, Found};
+
+/// The runner of embassy-net, waiting for a frame.
+static WAKER: AtomicWaker = AtomicWaker::new();
+/// The card's PLIC source, and the address of its registers (0 before the card starts).
+static SOURCE: AtomicU32 = AtomicU32::new(0);
+static REGISTERS: AtomicUsize = AtomicUsize::new(0);
+
+/// Offsets of the virtio-mmio interrupt status and acknowledge registers.
+const INTERRUPT_STATUS: usize = 0x060;
+const INTERRUPT_ACK: usize = 0x064;
 
 /// Descriptors in each of the card's queues.
 const QUEUE_SIZE: usize = 16;
@@ -50,8 +65,8 @@ impl VirtioNet {
     /// # Panics
     ///
     /// When called twice: the buffers are static.
-    pub fn new(transport: MmioTransport<'static>) -> Result<Self, virtio_drivers::Error> {
-        let card = Card::new(transport)?;
+    pub fn new(found: Found) -> Result<Self, virtio_drivers::Error> {
+        let card = Card::new(found.transport)?;
         let mac = card.mac_address();
         let mut net = Self {
             card,
@@ -62,6 +77,11 @@ impl VirtioNet {
             tx: TX_BUFFER.take(),
         };
         net.post()?;
+
+        let source = interrupts::virtio_source(found.slot);
+        REGISTERS.store(virtio::slot_address(found.slot), Ordering::Release);
+        SOURCE.store(source, Ordering::Release);
+        interrupts::enable(source);
         Ok(net)
     }
 
@@ -115,10 +135,9 @@ impl Driver for VirtioNet {
     type TxToken<'a> = Tx<'a>;
 
     fn receive(&mut self, cx: &mut Context<'_>) -> Option<(Rx<'_>, Tx<'_>)> {
-        let Some(length) = self.take_frame() else {
-            cx.waker().wake_by_ref();
-            return None;
-        };
+        // Registered before looking, so that a frame arriving in between still wakes the runner.
+        WAKER.register(cx.waker());
+        let length = self.take_frame()?;
         let rx = Rx {
             frame: &mut self.frame[..length],
         };
@@ -177,4 +196,20 @@ impl TxToken for Tx<'_> {
         }
         result
     }
+}
+
+/// From the PLIC handler: when `source` is the card's, acknowledges its interrupt (a used
+/// buffer on either queue) and wakes the runner, which looks for a frame.
+pub fn interrupt(source: u32) {
+    let registers = REGISTERS.load(Ordering::Acquire);
+    if registers == 0 || source != SOURCE.load(Ordering::Acquire) {
+        return;
+    }
+    // SAFETY: `registers` is the card's virtio-mmio window, mapped for ever; the driver never
+    // touches these two registers, so acknowledging here races with nothing.
+    unsafe {
+        let status = ptr::read_volatile((registers + INTERRUPT_STATUS) as *const u32);
+        ptr::write_volatile((registers + INTERRUPT_ACK) as *mut u32, status);
+    }
+    WAKER.wake();
 }
