@@ -58,6 +58,7 @@ pub mod client;
 mod error;
 pub mod fault;
 pub mod fleet;
+pub mod hygiene;
 pub mod server;
 pub mod tc3;
 pub mod time;
