@@ -140,10 +140,10 @@ fn base64(bytes: &[u8], alphabet: &[u8; 64], pad: bool) -> String {
         let n = group
             .iter()
             .enumerate()
-            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
         for i in 0..=group.len() {
             let index = (n >> (18 - 6 * i)) & 0x3f;
-            let _ = out.write_char(char::from(alphabet[index as usize]));
+            out.push(char::from(alphabet[index as usize]));
         }
         if pad {
             for _ in group.len()..3 {
