@@ -505,3 +505,130 @@ fn https_with_a_ca_file_directly_and_through_the_environments_proxy() {
     assert_eq!(server.received().len(), 3);
     let _ = std::fs::remove_file(ca_file);
 }
+
+#[test]
+fn no_secret_reaches_the_output_against_the_emulator() {
+    use mqttcert_tests::fleet::{
+        DEMO_EXPIRING_SN, DEMO_HEALTHY_SN, DEMO_INSTANCE_ID, DEMO_REVOKED_SN, DEMO_SECRET_ID,
+        DEMO_SECRET_KEY,
+    };
+    use mqttcert_tests::hygiene::Secrets;
+    use mqttcert_tests::{Credential, Emulator, Fleet, Options, TlsOptions};
+
+    const WRONG_KEY: &str = "WrongSecretKeyGivenToTheCli00001";
+
+    // The emulator's clock is an hour ahead, so that every run is first refused as expired and
+    // logs its clock correction too. The tests' key is a temporary one there, with a token.
+    let mut fleet = Fleet::demo(now_ms() as i64);
+    fleet.credentials.push(Credential {
+        secret_id: SECRET_ID.to_owned(),
+        secret_key: SECRET_KEY.to_owned(),
+        token: Some(TOKEN.to_owned()),
+    });
+    let emulator = Emulator::start(Options {
+        fleet,
+        tls: Some(TlsOptions::generate(["127.0.0.1"])),
+        rate_limit: None,
+        clock_offset_secs: 3600,
+        ..Options::default()
+    })
+    .unwrap();
+    let dir = scratch_dir();
+    let ca_file = dir.join("ca.pem");
+    std::fs::write(&ca_file, emulator.ca_pem().unwrap()).unwrap();
+    let serials = dir.join("serials.txt");
+    let unknown = "5a1e00000000000000000000000000000000ffff";
+    std::fs::write(
+        &serials,
+        [DEMO_HEALTHY_SN, DEMO_EXPIRING_SN, DEMO_REVOKED_SN, unknown].join("\n"),
+    )
+    .unwrap();
+    let endpoint = emulator.https_url().unwrap();
+    let cli = |secret_id: &str, secret_key: &str| {
+        let mut command = mqttcert_at(&endpoint);
+        command
+            .env("TENCENTCLOUD_SECRET_ID", secret_id)
+            .env("TENCENTCLOUD_SECRET_KEY", secret_key)
+            .arg("--ca-file")
+            .arg(&ca_file);
+        command
+    };
+    let check = ["check", "--instance-id", DEMO_INSTANCE_ID, "--sn"];
+
+    let runs = [
+        (
+            0,
+            run(cli(DEMO_SECRET_ID, DEMO_SECRET_KEY)
+                .arg("-vvv")
+                .args(check)
+                .arg(DEMO_HEALTHY_SN)),
+        ),
+        (
+            0,
+            run(cli("", "")
+                .env_remove("TENCENTCLOUD_SECRET_ID")
+                .env_remove("TENCENTCLOUD_SECRET_KEY")
+                .args([
+                    "--secret-id",
+                    DEMO_SECRET_ID,
+                    "--secret-key",
+                    DEMO_SECRET_KEY,
+                ])
+                .args(["-vvv", "describe", "--instance-id", DEMO_INSTANCE_ID])
+                .args(["--sn", DEMO_HEALTHY_SN])),
+        ),
+        (
+            2,
+            run(cli(DEMO_SECRET_ID, DEMO_SECRET_KEY)
+                .env("RUST_LOG", "trace")
+                .args(["-vvv", "batch", "--instance-id", DEMO_INSTANCE_ID, "--sns"])
+                .arg(&serials)),
+        ),
+        (
+            0,
+            run(cli(SECRET_ID, SECRET_KEY)
+                .env("TENCENTCLOUD_TOKEN", TOKEN)
+                .arg("-vvv")
+                .args(check)
+                .arg(DEMO_HEALTHY_SN)),
+        ),
+        (
+            3,
+            run(cli(DEMO_SECRET_ID, WRONG_KEY)
+                .arg("-vvv")
+                .args(check)
+                .arg(DEMO_HEALTHY_SN)),
+        ),
+    ];
+    assert!(emulator.requests() >= 8, "{} requests", emulator.requests());
+
+    let now = now_secs() as i64;
+    let days: Vec<String> = [now, now + 120, now + 3600, now + 3720]
+        .into_iter()
+        .map(mqttcert_tests::time::utc_date)
+        .collect();
+    let days: Vec<&str> = days.iter().map(String::as_str).collect();
+    let mut secrets = Secrets::default();
+    secrets.key("the demo key", DEMO_SECRET_KEY, &days, "mqtt");
+    secrets.key("the temporary key", SECRET_KEY, &days, "mqtt");
+    secrets.key("the wrong key", WRONG_KEY, &days, "mqtt");
+    secrets.text("the token", TOKEN);
+
+    for (i, (expected, (code, out, err))) in runs.iter().enumerate() {
+        assert_eq!(code, expected, "run {i}: {err}");
+        // The most verbose output: the TLS library's trace and the clock correction.
+        assert!(err.contains("TRACE"), "run {i}: {err}");
+        assert!(err.contains("signing again"), "run {i}: {err}");
+        for (name, text) in [("stdout", out), ("stderr", err)] {
+            if let Some(found) = secrets.find(text.as_bytes()) {
+                panic!("run {i}: {found} is in its {name}:\n{text}");
+            }
+        }
+    }
+    assert!(
+        runs[4].1.2.contains("AuthFailure.SignatureFailure"),
+        "{}",
+        runs[4].1.2
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -58,6 +58,7 @@ pub mod client;
 mod error;
 pub mod fault;
 pub mod fleet;
+pub mod hygiene;
 pub mod server;
 pub mod tc3;
 pub mod time;
@@ -86,6 +87,9 @@ pub use tls::{Pki, TlsOptions};
 pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
 /// How long an idle keep-alive connection is kept by default.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Connections each listener queues before they are accepted (the kernel may cap it lower, at
+/// `net.core.somaxconn`).
+pub const LISTEN_BACKLOG: u32 = 1024;
 
 /// How to run the emulator. `Options::default()` serves an empty fleet on `127.0.0.1:0`, plain
 /// HTTP only, rate limited to 20 requests per second and SecretId, with no fault.
@@ -159,12 +163,32 @@ impl Emulator {
             None => None,
         };
 
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("mqttcert-emulator")
+            .enable_all()
+            .build()
+            .map_err(|e| Error::io("starting the tokio runtime", e))?;
+
+        // The listeners belong to the runtime, so they are made inside it. std's `bind` would
+        // queue only 128 connections: a burst of clients connecting at once overflows that, and
+        // the refused handshakes come back only when the clients retransmit, a second later.
         let bind = |addr: SocketAddr| {
-            let listener = std::net::TcpListener::bind(addr)
-                .map_err(|e| Error::io(format!("binding {addr}"), e))?;
-            listener
-                .set_nonblocking(true)
+            let _guard = runtime.enter();
+            let socket = match addr {
+                SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
+                SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
+            }
+            .map_err(|e| Error::io(format!("opening a socket for {addr}"), e))?;
+            socket
+                .set_reuseaddr(true)
                 .map_err(|e| Error::io(format!("configuring {addr}"), e))?;
+            socket
+                .bind(addr)
+                .map_err(|e| Error::io(format!("binding {addr}"), e))?;
+            let listener = socket
+                .listen(LISTEN_BACKLOG)
+                .map_err(|e| Error::io(format!("listening on {addr}"), e))?;
             let local = listener
                 .local_addr()
                 .map_err(|e| Error::io(format!("reading the address of {addr}"), e))?;
@@ -177,13 +201,6 @@ impl Emulator {
         };
         let https_addr = https.as_ref().map(|(_, addr)| *addr);
 
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("mqttcert-emulator")
-            .enable_all()
-            .build()
-            .map_err(|e| Error::io("starting the tokio runtime", e))?;
-
         let shared = Arc::new(server::Shared {
             api: api::Api::new(options.fleet, options.rate_limit),
             fault: options.fault,
@@ -193,20 +210,7 @@ impl Emulator {
             requests: AtomicU64::new(0),
         });
         let (stop, stopped) = watch::channel(false);
-
-        let listeners = {
-            let _guard = runtime.enter();
-            let convert = |l: std::net::TcpListener| {
-                tokio::net::TcpListener::from_std(l)
-                    .map_err(|e| Error::io("registering a listener", e))
-            };
-            let http = convert(http)?;
-            let https = match https {
-                Some((l, _)) => Some(convert(l)?),
-                None => None,
-            };
-            (http, https)
-        };
+        let listeners = (http, https.map(|(listener, _)| listener));
 
         let task_shared = Arc::clone(&shared);
         let thread = std::thread::Builder::new()

@@ -8,14 +8,11 @@ mod common;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{TIMEOUT, describe};
 use mqttcert_tests::client::{self, Reply};
 use mqttcert_tests::{Emulator, Fault, FaultMode, Options, TlsOptions};
-use rustls::pki_types::ServerName;
-use rustls::pki_types::pem::PemObject;
 
 fn with_fault(fault: Fault) -> Emulator {
     Emulator::start(Options {
@@ -164,30 +161,10 @@ fn fault_on_the_first_requests_only() {
 
 /// One HTTPS request with a client that trusts only `ca_pem`, naming the server `name`.
 fn https(emu: &Emulator, ca_pem: &str, name: &str) -> Result<Reply, String> {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls::pki_types::CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
-        roots.add(cert.unwrap()).unwrap();
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let server_name = ServerName::try_from(name.to_owned()).unwrap();
-    let connection = rustls::ClientConnection::new(Arc::new(config), server_name).unwrap();
-
     let addr = emu.https_addr().unwrap();
-    let socket = TcpStream::connect_timeout(&addr, TIMEOUT).unwrap();
-    socket.set_read_timeout(Some(TIMEOUT)).unwrap();
-    socket.set_write_timeout(Some(TIMEOUT)).unwrap();
-    let mut tls = rustls::StreamOwned::new(connection, socket);
-
     let mut call = describe(addr);
     call.host = format!("{name}:{}", addr.port());
-    tls.write_all(&call.sign().to_bytes())
-        .map_err(|e| e.to_string())?;
-    client::read_reply(&mut tls).map_err(|e| e.to_string())
+    common::send_https(addr, ca_pem, name, &call.sign())
 }
 
 #[test]

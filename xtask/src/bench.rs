@@ -27,27 +27,14 @@ pub fn rate() -> Result {
     std::fs::create_dir_all(&work).map_err(|err| format!("{}: {err}", work.display()))?;
 
     // A fleet of 200 healthy certificates under the demo key.
-    let mut fleet = emulator::read_json(&emulator::demo_fleet_file())?;
-    let key = emulator::first_key(&fleet);
-    let template = fleet["instances"][0]["certificates"][0].clone();
+    let demo = emulator::read_json(&emulator::demo_fleet_file())?;
+    let key = emulator::first_key(&demo);
     let serials: Vec<String> = (0..SERIALS).map(|i| format!("be0c{i:036x}")).collect();
-    let certificates: Vec<serde_json::Value> = serials
-        .iter()
-        .map(|serial| {
-            let mut certificate = template.clone();
-            certificate["DeviceCertificateSn"] = serial.as_str().into();
-            certificate
-        })
-        .collect();
-    fleet["instances"] = serde_json::json!([{
-        "instance_id": "mqtt-bench01",
-        "region": "ap-guangzhou",
-        "certificates": certificates,
-    }]);
+    let fleet = emulator::fleet_of(&demo, "mqtt-bench01", &serials);
     let fleet_file = work.join("fleet.json");
     let serials_file = work.join("serials.txt");
-    write(&fleet_file, &fleet.to_string())?;
-    write(&serials_file, &(serials.join("\n") + "\n"))?;
+    util::write(&fleet_file, &fleet.to_string())?;
+    util::write(&serials_file, &(serials.join("\n") + "\n"))?;
 
     let tls_dir = work.join("tls");
     let fleet_arg = fleet_file.to_string_lossy().into_owned();
@@ -214,8 +201,4 @@ fn ms(duration: Duration) -> f64 {
 
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
-}
-
-fn write(path: &Path, text: &str) -> Result {
-    std::fs::write(path, text).map_err(|err| format!("{}: {err}", path.display()))
 }

@@ -49,12 +49,26 @@ impl Emulator {
     /// Starts `bin/mqttcert-emulator` with `args` and waits until it listens. With `tls_dir`,
     /// it also serves HTTPS with the certificates of that folder (made there when missing).
     pub fn start(bin: &Path, args: &[&str], tls_dir: Option<&Path>) -> Result<Self> {
+        Self::start_with_open_files(bin, args, tls_dir, None)
+    }
+
+    /// [`Emulator::start`], with the soft limit on open files raised to `open_files` when given
+    /// (it must not exceed the hard limit).
+    pub fn start_with_open_files(
+        bin: &Path,
+        args: &[&str],
+        tls_dir: Option<&Path>,
+        open_files: Option<u64>,
+    ) -> Result<Self> {
         let mut command = Command::new(bin.join("mqttcert-emulator"));
         command.args(args).arg("--listen").arg("127.0.0.1:0");
         if let Some(dir) = tls_dir {
             command
                 .args(["--tls-listen", "127.0.0.1:0", "--tls-dir"])
                 .arg(dir);
+        }
+        if let Some(limit) = open_files {
+            command = util::with_open_files(&command, limit);
         }
         let mut child = command
             .stdout(Stdio::piped())
@@ -95,6 +109,11 @@ impl Emulator {
         }
         Ok(emulator)
     }
+
+    /// The emulator's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
 }
 
 impl Drop for Emulator {
@@ -113,6 +132,31 @@ pub fn demo_fleet_file() -> PathBuf {
 pub fn read_json(path: &Path) -> Result<serde_json::Value> {
     let text = std::fs::read_to_string(path).map_err(|err| format!("{}: {err}", path.display()))?;
     serde_json::from_str(&text).map_err(|err| format!("{}: {err}", path.display()))
+}
+
+/// `demo` (the parsed demo fleet) with one instance, `instance_id` in ap-guangzhou, holding a
+/// healthy certificate for each of `serials`, copied from the demo's first.
+pub fn fleet_of(
+    demo: &serde_json::Value,
+    instance_id: &str,
+    serials: &[String],
+) -> serde_json::Value {
+    let template = &demo["instances"][0]["certificates"][0];
+    let certificates: Vec<serde_json::Value> = serials
+        .iter()
+        .map(|serial| {
+            let mut certificate = template.clone();
+            certificate["DeviceCertificateSn"] = serial.as_str().into();
+            certificate
+        })
+        .collect();
+    let mut fleet = demo.clone();
+    fleet["instances"] = serde_json::json!([{
+        "instance_id": instance_id,
+        "region": "ap-guangzhou",
+        "certificates": certificates,
+    }]);
+    fleet
 }
 
 /// An API key, as the fleet file lists it.

@@ -7,6 +7,12 @@
 //! to the UART with the ELF's table, prints them, and compares QEMU's exit status and the log
 //! with what the scenario expects.
 //!
+//! One scenario is built with `DEFMT_LOG=trace`, every log statement of the firmware, the core
+//! and embedded-tls compiled in, and its decoded log must hold neither the configured secret
+//! key nor a key derived from it for the day (`kDate`, `kService`, `kSigning`), in any of the
+//! forms of `tests/src/hygiene.rs`. It builds in a target folder of its own, so that switching
+//! the log level does not rebuild the other scenarios' dependencies.
+//!
 //! Under QEMU's user network the guest reaches the host's `127.0.0.1:PORT` at `10.0.2.2:PORT`,
 //! so the emulator listens on the loopback only and nothing leaves the machine.
 
@@ -20,6 +26,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use defmt_decoder::{DecodeError, Table};
 
 use crate::emulator::{self, Emulator};
+use crate::hygiene;
 use crate::util::{self, Result};
 
 /// The firmware's target.
@@ -87,6 +94,9 @@ pub struct Scenario {
     pub status: i32,
     /// Text that a line of the decoded log must contain, once per check.
     pub log_contains: &'static str,
+    /// Built with `DEFMT_LOG=trace` rather than `info`: the log must then hold trace lines and
+    /// no secret.
+    pub trace: bool,
 }
 
 /// A check of the demo fleet's healthy certificate that succeeds: what the scenarios below
@@ -103,6 +113,7 @@ const HEALTHY: Scenario = Scenario {
     entropy: true,
     status: 0,
     log_contains: "healthy, ",
+    trace: false,
 };
 
 /// The bring-up: boot, network, one HTTP exchange with the emulator.
@@ -185,6 +196,16 @@ pub const CHECKS: [Scenario; 11] = [
     },
 ];
 
+/// A check with every log statement compiled in, the device clock an hour slow so that the
+/// refused request, the clock correction and the second signature are logged too.
+pub const TRACE: Scenario = Scenario {
+    name: "trace log, device clock an hour slow: no secret in it",
+    clock_offset_secs: -3600,
+    log_contains: "healthy",
+    trace: true,
+    ..HEALTHY
+};
+
 /// What one run produced.
 #[derive(Debug)]
 pub struct Run {
@@ -209,6 +230,7 @@ pub struct Image {
 pub fn run() -> Result {
     let mut scenarios = vec![BRINGUP];
     scenarios.extend(CHECKS);
+    scenarios.push(TRACE);
     run_scenarios(&scenarios)
 }
 
@@ -261,7 +283,9 @@ pub fn run_scenarios(scenarios: &[Scenario]) -> Result {
         let elf = build(scenario, port, &tls_dir.join("ca.pem"))?;
         let build_time = started.elapsed();
 
+        let run_started = unix_now()?;
         let run = run_elf(&elf, scenario.clock_offset_secs, scenario.entropy)?;
+        let run_ended = unix_now()?;
         drop(emulator);
         for line in &run.log {
             println!("  {line}");
@@ -281,8 +305,56 @@ pub fn run_scenarios(scenarios: &[Scenario]) -> Result {
             image.data + image.bss,
         );
         check(scenario, &run)?;
+        if scenario.trace {
+            // The days the firmware may have signed for: its own clock's, then the server's.
+            let mut days: Vec<String> = [run_started, run_ended]
+                .into_iter()
+                .flat_map(|now| [now + scenario.clock_offset_secs, now])
+                .map(|secs| utc(secs)[..10].to_owned())
+                .collect();
+            days.sort();
+            days.dedup();
+            no_secret(scenario, &run, &days)?;
+            println!(
+                "{}: {} decoded lines at trace level, none holds the secret key or a key \
+                 derived from it for {}",
+                scenario.name,
+                run.log.len(),
+                days.join(" or ")
+            );
+        }
     }
     Ok(())
+}
+
+/// Whether the trace log of `run` shows trace lines and nothing of the configured secret key
+/// or of the keys derived from it for `days`.
+fn no_secret(scenario: &Scenario, run: &Run, days: &[String]) -> Result {
+    if !run.log.iter().any(|line| line.contains("TRACE ")) {
+        return Err(format!(
+            "firmware scenario {}: no trace line in the log, so DEFMT_LOG=trace did not apply",
+            scenario.name
+        ));
+    }
+    let mut secrets = hygiene::Secrets::default();
+    let days: Vec<&str> = days.iter().map(String::as_str).collect();
+    secrets.key("the secret key", DEMO_SECRET_KEY, &days, "mqtt");
+    let log = run.log.join("\n");
+    match secrets.find(log.as_bytes()) {
+        None => Ok(()),
+        Some(found) => Err(format!(
+            "firmware scenario {}: {found} is in the decoded log",
+            scenario.name
+        )),
+    }
+}
+
+/// The host's clock, in Unix seconds.
+fn unix_now() -> Result<i64> {
+    Ok(SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_err(|_| "the host clock is before 1970".to_owned())?
+        .as_secs() as i64)
 }
 
 /// Whether `run` shows what `scenario` expects.
@@ -337,8 +409,15 @@ fn build(scenario: &Scenario, port: u16, ca_pem: &Path) -> Result<PathBuf> {
     for (name, value) in configuration(scenario, port, ca_pem) {
         cargo.env(name, value);
     }
+    let target = if scenario.trace {
+        let folder = target_dir().join("firmware-trace");
+        cargo.env("CARGO_TARGET_DIR", &folder);
+        folder
+    } else {
+        target_dir()
+    };
     util::run(&mut cargo)?;
-    Ok(target_dir().join(TARGET).join(PROFILE).join(BINARY))
+    Ok(target.join(TARGET).join(PROFILE).join(BINARY))
 }
 
 /// The build-time configuration of the firmware for `scenario`.
@@ -355,7 +434,10 @@ fn configuration(scenario: &Scenario, port: u16, ca_pem: &Path) -> Vec<(&'static
         ("MQTTCERT_CHECKS", scenario.checks.to_string()),
         ("MQTTCERT_CHECK_INTERVAL_SECS", "1".into()),
         ("MQTTCERT_BRINGUP", u8::from(scenario.bringup).to_string()),
-        ("DEFMT_LOG", "info".into()),
+        (
+            "DEFMT_LOG",
+            if scenario.trace { "trace" } else { "info" }.into(),
+        ),
     ];
     match scenario.device_cert {
         Some(path) => vars.push((
@@ -627,6 +709,45 @@ mod tests {
         assert!(check(&BRINGUP, &run(0, "bring-up reply: HTTP/1.1 404 Not Found")).is_ok());
         assert!(check(&BRINGUP, &run(5, "bring-up reply: HTTP/1.1 404 Not Found")).is_err());
         assert!(check(&BRINGUP, &run(0, "something else")).is_err());
+    }
+
+    #[test]
+    fn a_trace_log_with_a_key_fails() {
+        let day = "2026-12-03";
+        let run = |lines: &[String]| Run {
+            status: 0,
+            log: lines.to_vec(),
+            elapsed: Duration::ZERO,
+        };
+        let clean = ["0.1 TRACE deriving the signing key".to_owned()];
+        assert!(no_secret(&TRACE, &run(&clean), &[day.into()]).is_ok());
+        assert!(
+            no_secret(
+                &TRACE,
+                &run(&["0.1 INFO  healthy".to_owned()]),
+                &[day.into()]
+            )
+            .is_err()
+        );
+
+        let signing = hygiene::derived_keys(DEMO_SECRET_KEY, day, "mqtt")[2];
+        for leak in [
+            format!("0.2 TRACE key {}", hygiene::hex(&signing)),
+            format!("0.2 TRACE key {signing:?}"),
+            format!("0.2 DEBUG secret {DEMO_SECRET_KEY}"),
+        ] {
+            let lines = [clean[0].clone(), leak];
+            let err = no_secret(&TRACE, &run(&lines), &[day.into()]).unwrap_err();
+            assert!(err.contains("is in the decoded log"), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_trace_scenario_builds_at_trace_level() {
+        let config = configuration(&TRACE, 8443, Path::new("/tmp/ca.pem"));
+        assert!(config.contains(&("DEFMT_LOG", "trace".to_owned())));
+        let config = configuration(&CHECKS[0], 8443, Path::new("/tmp/ca.pem"));
+        assert!(config.contains(&("DEFMT_LOG", "info".to_owned())));
     }
 
     #[test]

@@ -67,3 +67,49 @@ pub fn describe(command: &Command) -> String {
     }
     text
 }
+
+/// Writes `text` to `path`.
+pub fn write(path: &Path, text: &str) -> Result {
+    std::fs::write(path, text).map_err(|err| format!("{}: {err}", path.display()))
+}
+
+/// The soft and hard limits on open files of this process, from `/proc/self/limits` (Linux);
+/// `unlimited` reads as `u64::MAX`.
+pub fn open_files_limits() -> Result<(u64, u64)> {
+    let limits = std::fs::read_to_string("/proc/self/limits")
+        .map_err(|err| format!("cannot read /proc/self/limits: {err}"))?;
+    let line = limits
+        .lines()
+        .find_map(|line| line.strip_prefix("Max open files"))
+        .ok_or("no open-files limit in /proc/self/limits")?;
+    let mut values = line.split_whitespace().map(|value| match value {
+        "unlimited" => Some(u64::MAX),
+        value => value.parse().ok(),
+    });
+    match (values.next().flatten(), values.next().flatten()) {
+        (Some(soft), Some(hard)) => Ok((soft, hard)),
+        _ => Err(format!("cannot read the open-files limit {line:?}")),
+    }
+}
+
+/// `command` run by `sh` after `ulimit -Sn limit`, which raises the soft limit on open files
+/// up to the hard one without code of ours touching rlimits. Arguments and environment
+/// changes are carried over.
+pub fn with_open_files(command: &Command, limit: u64) -> Command {
+    let mut wrapped = Command::new("sh");
+    wrapped
+        .arg("-c")
+        .arg(format!("ulimit -Sn {limit} && exec \"$0\" \"$@\""))
+        .arg(command.get_program())
+        .args(command.get_args());
+    for (name, value) in command.get_envs() {
+        match value {
+            Some(value) => wrapped.env(name, value),
+            None => wrapped.env_remove(name),
+        };
+    }
+    if let Some(dir) = command.get_current_dir() {
+        wrapped.current_dir(dir);
+    }
+    wrapped
+}

@@ -3,8 +3,13 @@
 // A panic is how a test reports a failure; not every test file uses every helper.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
-use std::net::SocketAddr;
+use std::io::Write;
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
 use std::time::Duration;
+
+use rustls::pki_types::ServerName;
+use rustls::pki_types::pem::PemObject;
 
 use mqttcert_tests::client::{self, Call, RawRequest, Reply};
 use mqttcert_tests::fleet::{
@@ -69,6 +74,35 @@ pub fn code(addr: SocketAddr, request: &RawRequest) -> String {
     let reply = send(addr, request);
     assert_eq!(reply.status, 200, "{reply:?}");
     reply.error_code().unwrap_or_else(|| "Success".to_owned())
+}
+
+/// Sends the request over TLS to `addr`, trusting only `ca_pem` and naming the server `name`.
+pub fn send_https(
+    addr: SocketAddr,
+    ca_pem: &str,
+    name: &str,
+    request: &RawRequest,
+) -> Result<Reply, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let server_name = ServerName::try_from(name.to_owned()).unwrap();
+    let connection = rustls::ClientConnection::new(Arc::new(config), server_name).unwrap();
+
+    let socket = TcpStream::connect_timeout(&addr, TIMEOUT).unwrap();
+    socket.set_read_timeout(Some(TIMEOUT)).unwrap();
+    socket.set_write_timeout(Some(TIMEOUT)).unwrap();
+    let mut tls = rustls::StreamOwned::new(connection, socket);
+    tls.write_all(&request.to_bytes())
+        .map_err(|e| e.to_string())?;
+    client::read_reply(&mut tls).map_err(|e| e.to_string())
 }
 
 pub const EXPIRING: &str = DEMO_EXPIRING_SN;
