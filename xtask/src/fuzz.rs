@@ -304,6 +304,19 @@ stat::average_exec_per_sec:     17386
     }
 
     #[test]
+    fn a_sanitizer_report_and_a_timeout_are_failures() {
+        let asan = "==7==ERROR: AddressSanitizer: heap-buffer-overflow on address 0x1\n\
+                    SUMMARY: AddressSanitizer: heap-buffer-overflow src/x.rs:1:1 in f\n";
+        assert_eq!(
+            parse_log(asan).failure.as_deref(),
+            Some("AddressSanitizer: heap-buffer-overflow src/x.rs:1:1 in f")
+        );
+        let timeout = "==7== ERROR: libFuzzer: timeout after 10 seconds\n\
+                       SUMMARY: libFuzzer: timeout\n";
+        assert_eq!(parse_log(timeout).failure.as_deref(), Some("timeout"));
+    }
+
+    #[test]
     fn only_known_targets_are_selected() {
         assert_eq!(select(&[]).unwrap(), TARGETS.to_vec());
         assert_eq!(select(&["http_reply".into()]).unwrap(), ["http_reply"]);
