@@ -4,6 +4,7 @@
 //! - `cargo xtask test`: every check, installing what a fresh machine lacks.
 //! - `cargo xtask firmware`: the example firmware under QEMU against the emulator.
 //! - `cargo xtask size`: what the core adds to a microcontroller binary, and its peak stack.
+//! - `cargo xtask fuzz`: the fuzz targets of the core's parsers and request builder.
 //! - `cargo xtask setup`: only the installation step of `test`.
 //! - `cargo xtask bench-rate`, `cargo xtask bench-tccli`, `cargo xtask bench-load`: benchmarks
 //!   of the host side.
@@ -12,6 +13,7 @@ mod bench;
 mod demo;
 mod emulator;
 mod firmware;
+mod fuzz;
 // The forms of a secret that the host tests look for in logs, compiled here for the firmware's
 // trace log; not every helper of that file is used here.
 #[path = "../../tests/src/hygiene.rs"]
@@ -50,6 +52,16 @@ enum Command {
         /// The ELF file.
         elf: std::path::PathBuf,
     },
+    /// Run the fuzz targets (nightly toolchain and cargo-fuzz, installed if missing) and report
+    /// their executions, corpus and findings.
+    Fuzz {
+        /// How long to run each target.
+        #[arg(long, default_value_t = fuzz::DEFAULT_SECONDS)]
+        seconds: u64,
+        /// The targets to run; all of them when none is named.
+        #[arg(value_parser = clap::builder::PossibleValuesParser::new(fuzz::TARGETS))]
+        targets: Vec<String>,
+    },
     /// Install the cross targets and emulators the checks need.
     Setup,
     /// 200 serials through `mqttcert batch` against an emulator enforcing 20 requests/s.
@@ -68,6 +80,7 @@ fn main() -> ExitCode {
         Command::Size => size::run().map(|_| ()),
         Command::Firmware => firmware::run(),
         Command::Qemu { elf } => firmware::run_file(&elf),
+        Command::Fuzz { seconds, targets } => fuzz::run(seconds, &targets),
         Command::Setup => setup::run(),
         Command::BenchRate => bench::rate(),
         Command::BenchTccli => bench::tccli(),

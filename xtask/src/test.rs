@@ -3,6 +3,7 @@
 use std::time::Instant;
 
 use crate::firmware;
+use crate::fuzz;
 use crate::setup::{self, TARGETS};
 use crate::size;
 use crate::util::{self, Result};
@@ -49,6 +50,13 @@ pub fn run() -> Result {
             .args(["doc", "-p", "mqttcert-core", "--no-deps"])
             .env("RUSTDOCFLAGS", "-D warnings"),
     )?;
+
+    eprintln!("\n== fuzzing ({} s per target)", fuzz::TEST_SECONDS);
+    if fuzz::has_nightly() {
+        fuzz::run(fuzz::TEST_SECONDS, &[])?;
+    } else {
+        eprintln!("fuzzing skipped: no nightly toolchain (rustup toolchain install nightly)");
+    }
 
     for target in TARGETS {
         step(

@@ -45,7 +45,8 @@ pub enum HttpError {
     HeadTooLarge,
     /// More than [`MAX_HEADERS`] header fields.
     TooManyHeaders,
-    /// The status line or a header line is not valid HTTP/1.x.
+    /// The status line or a header line is not valid HTTP/1.x, or the status code is outside
+    /// 100–599.
     MalformedHead,
     /// Both `Content-Length` and `Transfer-Encoding`: a request-smuggling pattern, refused.
     AmbiguousFraming,
@@ -192,7 +193,12 @@ fn parse_head(bytes: &[u8]) -> Result<Option<Head>, HttpError> {
         Err(httparse::Error::TooManyHeaders) => return Err(HttpError::TooManyHeaders),
         Err(_) => return Err(HttpError::MalformedHead),
     };
-    let status = response.code.ok_or(HttpError::MalformedHead)?;
+    // httparse takes any three digits; valid status codes run from 100 to 599
+    // (RFC 9110, section 15), and one below 100 would read as a bodiless interim reply.
+    let status = response
+        .code
+        .filter(|code| (100..=599).contains(code))
+        .ok_or(HttpError::MalformedHead)?;
 
     let mut content_length: Option<u64> = None;
     let mut chunked = false;
