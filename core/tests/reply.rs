@@ -210,11 +210,47 @@ fn every_field_over_its_capacity_is_named() {
         );
     }
 
+    // The API error's code is refused too; its message and request id are cut instead.
+    let body = format!(
+        r#"{{"Response":{{"Error":{{"Code":"{}","Message":"m"}},"RequestId":"r"}}}}"#,
+        "C".repeat(response::CODE_CAPACITY + 1)
+    );
+    assert_eq!(
+        body_error(&body),
+        ReplyError::Capacity(ReplyField::ErrorCode)
+    );
+
     // Small capacities apply to the whole record.
     let mut small: DeviceCertificate<512, 40> = DeviceCertificate::new();
     assert_eq!(
         parse_body(LIVE.as_bytes(), &mut small),
         Err(ReplyError::Capacity(ReplyField::DeviceCertificate))
+    );
+}
+
+#[test]
+fn times_beyond_u64_are_named() {
+    let with_time = |value: &str| LIVE.replacen("1758185683000", value, 1);
+    let mut record: DeviceCertificate = DeviceCertificate::new();
+    parse_body(with_time("18446744073709551615").as_bytes(), &mut record).expect("u64::MAX");
+    assert_eq!(record.not_after_time, u64::MAX);
+
+    let spaced = format!(" 1{} ", "0".repeat(39));
+    for too_large in [
+        "18446744073709551616",
+        "99999999999999999999999999",
+        &spaced,
+    ] {
+        assert_eq!(
+            body_error(&with_time(&too_large)),
+            ReplyError::Capacity(ReplyField::NotAfterTime),
+            "{too_large}"
+        );
+    }
+    // A negative time is not too large: it is not a time at all.
+    assert_eq!(
+        body_error(&with_time("-18446744073709551616")),
+        ReplyError::Json(JsonError::InvalidNumber)
     );
 }
 
