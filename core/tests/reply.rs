@@ -428,3 +428,236 @@ fn damaged_replies_never_panic() {
         }
     }
 }
+
+#[test]
+fn framing_errors_are_typed() {
+    let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n";
+    let framed = |headers: &str, body: &str| format!("{head}{headers}\r\n{body}");
+    let cases = [
+        // Both framings, in either order: a smuggling pattern.
+        (
+            framed("Content-Length: 2\r\nTransfer-Encoding: chunked\r\n", "{}"),
+            HttpError::AmbiguousFraming,
+        ),
+        (
+            framed("Transfer-Encoding: chunked\r\nContent-Length: 2\r\n", "{}"),
+            HttpError::AmbiguousFraming,
+        ),
+        // Content-Length: negative, signed, empty, not a number, a list, beyond 19 digits,
+        // or two that disagree.
+        (
+            framed("Content-Length: -2\r\n", "{}"),
+            HttpError::InvalidContentLength,
+        ),
+        (
+            framed("Content-Length: +2\r\n", "{}"),
+            HttpError::InvalidContentLength,
+        ),
+        (
+            framed("Content-Length: \r\n", "{}"),
+            HttpError::InvalidContentLength,
+        ),
+        (
+            framed("Content-Length: two\r\n", "{}"),
+            HttpError::InvalidContentLength,
+        ),
+        (
+            framed("Content-Length: 0x2\r\n", "{}"),
+            HttpError::InvalidContentLength,
+        ),
+        (
+            framed("Content-Length: 2, 2\r\n", "{}"),
+            HttpError::InvalidContentLength,
+        ),
+        (
+            framed("Content-Length: 18446744073709551617\r\n", "{}"),
+            HttpError::InvalidContentLength,
+        ),
+        (
+            framed("Content-Length: 2\r\nContent-Length: 3\r\n", "{}"),
+            HttpError::InvalidContentLength,
+        ),
+        // A valid length beyond the buffer.
+        (
+            framed("Content-Length: 9999999999999999999\r\n", "{}"),
+            HttpError::BodyTooLarge,
+        ),
+        (
+            framed("Content-Length: 8192\r\n", "{}"),
+            HttpError::BodyTooLarge,
+        ),
+        // Transfer codings other than one `chunked`.
+        (
+            framed("Transfer-Encoding: gzip\r\n", "{}"),
+            HttpError::UnsupportedTransferEncoding,
+        ),
+        (
+            framed(
+                "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
+                "",
+            ),
+            HttpError::UnsupportedTransferEncoding,
+        ),
+        // Bad chunk sizes and terminators.
+        (chunked("zz\r\n{}\r\n0\r\n\r\n"), HttpError::InvalidChunk),
+        (chunked("-2\r\n{}\r\n0\r\n\r\n"), HttpError::InvalidChunk),
+        (chunked("\r\n{}\r\n0\r\n\r\n"), HttpError::InvalidChunk),
+        (chunked(" 2\r\n{}\r\n0\r\n\r\n"), HttpError::InvalidChunk),
+        (
+            chunked("ffffffffffffffffff\r\n{}\r\n"),
+            HttpError::InvalidChunk,
+        ),
+        (chunked("2\r\n{}XX0\r\n\r\n"), HttpError::InvalidChunk),
+        (chunked("3\r\n{}\r\n0\r\n\r\n"), HttpError::InvalidChunk),
+        (chunked("100000\r\n{}"), HttpError::BodyTooLarge),
+        // Bytes after the body.
+        (
+            framed("Content-Length: 2\r\n", "{}{}"),
+            HttpError::TrailingData,
+        ),
+        (
+            chunked("2\r\n{}\r\n0\r\n\r\nHTTP/1.1"),
+            HttpError::TrailingData,
+        ),
+        // Heads that are not HTTP/1.x.
+        (
+            "HTTP/1.1 20 OK\r\n\r\n".to_owned(),
+            HttpError::MalformedHead,
+        ),
+        ("HTTP/2 200\r\n\r\n".to_owned(), HttpError::MalformedHead),
+        (
+            "SSH-2.0-OpenSSH_9.6\r\n\r\n".to_owned(),
+            HttpError::MalformedHead,
+        ),
+        (framed("Bad Header: x\r\n", "{}"), HttpError::MalformedHead),
+        (
+            framed(&"X-Filler: y\r\n".repeat(33), "{}"),
+            HttpError::TooManyHeaders,
+        ),
+    ];
+    for (reply, expected) in cases {
+        assert_eq!(
+            read_answer(reply.as_bytes(), true).map(|_| ()),
+            Err(Error::Http(expected)),
+            "{reply:?}"
+        );
+    }
+}
+
+/// A chunked reply with this body.
+fn chunked(body: &str) -> String {
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n\
+         {body}"
+    )
+}
+
+#[test]
+fn a_header_line_longer_than_the_buffer() {
+    let mut reply = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Long: ".to_vec();
+    reply.resize(response::REPLY_CAPACITY, b'a');
+    for closed in [false, true] {
+        assert_eq!(
+            read_answer(&reply, closed).map(|_| ()),
+            Err(Error::Http(HttpError::HeadTooLarge)),
+            "closed: {closed}"
+        );
+    }
+}
+
+#[test]
+fn server_errors_with_html_bodies() {
+    let page = "<html><body><h1>503 Service Unavailable</h1></body></html>";
+    let date = "Date: Thu, 03 Dec 2026 16:00:00 GMT\r\n";
+    let cases = [
+        (
+            format!(
+                "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/html\r\n{date}\
+                 Content-Length: {}\r\n\r\n{page}",
+                page.len()
+            ),
+            500,
+            Some(1_796_313_600),
+        ),
+        (
+            format!(
+                "HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\n\
+                 Transfer-Encoding: chunked\r\n\r\n{:x}\r\n{page}\r\n0\r\n\r\n",
+                page.len()
+            ),
+            502,
+            None,
+        ),
+        // Framed by the end of the connection.
+        (
+            format!("HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/html\r\n\r\n{page}"),
+            503,
+            None,
+        ),
+        // A JSON body does not make a gateway's answer the API's.
+        (
+            format!(
+                "HTTP/1.1 504 Gateway Timeout\r\nContent-Type: application/json\r\n{date}\
+                 Content-Length: {}\r\n\r\n{LIVE}",
+                LIVE.len()
+            ),
+            504,
+            Some(1_796_313_600),
+        ),
+    ];
+    for (reply, status, date) in cases {
+        assert_eq!(
+            read_answer(reply.as_bytes(), true).map(|_| ()),
+            Err(Error::Status { status, date }),
+            "{status}"
+        );
+    }
+
+    // An HTML page with status 200 is not the API either.
+    let html = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n{page}",
+        page.len()
+    );
+    assert_eq!(
+        read_answer(html.as_bytes(), true).map(|_| ()),
+        Err(Error::ContentType)
+    );
+}
+
+#[test]
+fn invalid_utf8_outside_string_values() {
+    let invalid = |from: &str, to: &[u8]| {
+        let at = LIVE.find(from).expect("fixture");
+        let mut body = LIVE.as_bytes()[..at].to_vec();
+        body.extend_from_slice(to);
+        body.extend_from_slice(&LIVE.as_bytes()[at + from.len()..]);
+        let mut record: DeviceCertificate = DeviceCertificate::new();
+        let result = parse_body(&body, &mut record).map(|_| ());
+        assert_eq!(record, DeviceCertificate::new());
+        result
+    };
+    let utf8 = Err(ReplyError::Json(JsonError::InvalidUnicodeCodePoint));
+    // In a key, in a value the record ignores, a sequence cut short, a surrogate written in
+    // UTF-8, and a byte between values.
+    assert_eq!(invalid(r#""ClientId""#, b"\"Client\xffId\""), utf8);
+    assert_eq!(invalid(r#""Format""#, b"\"X\":\"\xc3\",\"Format\""), utf8);
+    assert_eq!(invalid("client1", b"client\xe4\xb8"), utf8);
+    assert_eq!(invalid("client1", b"client\xed\xa0\x80"), utf8);
+    assert_eq!(
+        invalid(r#","Format""#, b",\xff\"Format\""),
+        Err(ReplyError::Json(JsonError::KeyMustBeAString))
+    );
+
+    // In the head: a Content-Type that is not UTF-8 is not `application/json`.
+    let reply = String::from_utf8(http_reply(LIVE)).expect("ASCII");
+    let mut bytes = reply.into_bytes();
+    let at = bytes
+        .windows(4)
+        .position(|w| w == b"json")
+        .expect("the head names JSON");
+    bytes[at] = 0xff;
+    assert_eq!(
+        read_answer(&bytes, false).map(|_| ()),
+        Err(Error::ContentType)
+    );
+}
