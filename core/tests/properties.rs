@@ -21,9 +21,6 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-// ---------------------------------------------------------------------------------------------
-// Signing
-
 /// Everything a `DescribeDeviceCertificate` request is made of.
 #[derive(Clone, Debug)]
 struct Inputs {
@@ -102,9 +99,6 @@ proptest! {
         prop_assert_eq!(&first, &with_kept_key);
     }
 }
-
-// ---------------------------------------------------------------------------------------------
-// Replies
 
 /// Text of at most `capacity` bytes, any characters (controls, quotes, backslashes, characters
 /// beyond the Basic Multilingual Plane); half the time padded with `x` to exactly `capacity`.
