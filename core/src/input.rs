@@ -255,4 +255,47 @@ mod tests {
         );
         assert!(text(Field::ContentType, "application/json; charset=utf-8", 64).is_ok());
     }
+
+    #[test]
+    fn every_problem_of_every_kind_of_field() {
+        let long = "a".repeat(INSTANCE_ID_MAX + 1);
+        let cases = [
+            (
+                json_token(Field::InstanceId, "", INSTANCE_ID_MAX),
+                Problem::Empty,
+            ),
+            (
+                json_token(Field::InstanceId, &long, INSTANCE_ID_MAX),
+                Problem::TooLong,
+            ),
+            (
+                json_token(Field::InstanceId, "a\\b", INSTANCE_ID_MAX),
+                Problem::JsonSpecial,
+            ),
+            (
+                json_token(Field::InstanceId, "m\u{e9}", INSTANCE_ID_MAX),
+                Problem::NonAscii,
+            ),
+            (token(Field::SecretId, "", SECRET_ID_MAX), Problem::Empty),
+            (
+                token(Field::Token, "t\r\nX-Evil: 1", TOKEN_MAX),
+                Problem::ControlCharacter,
+            ),
+            (
+                text(Field::ContentType, "application/json ", 64),
+                Problem::Whitespace,
+            ),
+            (text(Field::ContentType, "", 64), Problem::Empty),
+        ];
+        for (result, problem) in cases {
+            assert_eq!(result.map_err(|err| err.problem), Err(problem));
+        }
+        for host in ["evil.com/x", "a?b", "a#b", "user@host"] {
+            assert_eq!(
+                token_without(Field::Host, host, HOST_MAX, b"/?#@").map_err(|err| err.problem),
+                Err(Problem::Character),
+                "{host}"
+            );
+        }
+    }
 }

@@ -457,7 +457,9 @@ mod tests {
         let full = query()
             .write_request(&mut buf, &endpoint, &credential, &mut signer, 1)
             .unwrap();
-        for size in 0..full {
+        // Each size signs anew; under Miri, thousands of times slower, a sample of them.
+        let stride = if cfg!(miri) { 101 } else { 1 };
+        for size in (0..full).step_by(stride) {
             let mut short = std::vec![0u8; size];
             assert_eq!(
                 query().write_request(&mut short, &endpoint, &credential, &mut signer, 1),

@@ -16,6 +16,10 @@ const LIVE: &str = include_str!("data/documented-reply.json");
 const DOC_SHAPE: &str = include_str!("data/documented-reply-doc-shape.json");
 const SERIAL: &str = "0eef68a582b94254296e54ce754f94d707a59911";
 
+/// The exhaustive loops visit every position; under Miri, which runs them thousands of times
+/// slower, every 97th (a prime, so that the positions fall on every kind of byte).
+const STRIDE: usize = if cfg!(miri) { 97 } else { 1 };
+
 /// The documented reply wrapped in an HTTP head.
 fn http_reply(body: &str) -> Vec<u8> {
     format!(
@@ -163,7 +167,7 @@ fn api_errors_keep_code_message_and_request_id() {
 #[test]
 fn truncation_at_every_byte() {
     let reply = http_reply(LIVE);
-    for cut in 0..reply.len() {
+    for cut in (0..reply.len()).step_by(STRIDE) {
         assert!(
             matches!(read(&reply[..cut], false), Ok(Read::Incomplete)),
             "cut at {cut} while open"
@@ -174,13 +178,20 @@ fn truncation_at_every_byte() {
             "cut at {cut} after close"
         );
     }
-    for cut in 0..LIVE.len() {
+    // A body cut short is a body that ended early, wherever the cut falls: in a key, a string,
+    // a number or between values.
+    for cut in (0..LIVE.len()).step_by(STRIDE) {
+        let err = body_error(&LIVE[..cut]);
         assert!(
             matches!(
-                body_error(&LIVE[..cut]),
-                ReplyError::Json(_) | ReplyError::TooDeep
+                err,
+                ReplyError::Json(
+                    JsonError::EofWhileParsingObject
+                        | JsonError::EofWhileParsingString
+                        | JsonError::EofWhileParsingValue
+                )
             ),
-            "body cut at {cut}"
+            "body cut at {cut}: {err:?}"
         );
     }
 }
@@ -199,22 +210,67 @@ fn every_field_over_its_capacity_is_named() {
         ("RequestId", ReplyField::RequestId),
     ];
     for (name, field) in fields {
-        let mut long = value.clone();
-        long["Response"][name] = "x".repeat(5000).into();
-        let body = long.to_string();
-        let mut record: DeviceCertificate = DeviceCertificate::new();
+        let capacity = match field {
+            ReplyField::DeviceCertificate => response::PEM_CAPACITY,
+            _ => response::TEXT_CAPACITY,
+        };
+        // Mostly two-byte characters: capacities count bytes, not characters.
+        let with_length = |len: usize| {
+            let mut changed = value.clone();
+            changed["Response"][name] =
+                format!("{}{}", "x".repeat(len % 2), "é".repeat(len / 2)).into();
+            let mut record: DeviceCertificate = DeviceCertificate::new();
+            parse_body(changed.to_string().as_bytes(), &mut record).map(|_| ())
+        };
+        assert_eq!(with_length(capacity), Ok(()), "{name} at its capacity");
         assert_eq!(
-            parse_body(body.as_bytes(), &mut record),
+            with_length(capacity + 1),
             Err(ReplyError::Capacity(field)),
-            "{name}"
+            "{name} one byte over"
         );
     }
+
+    // The API error's code is refused too; its message and request id are cut instead.
+    let body = format!(
+        r#"{{"Response":{{"Error":{{"Code":"{}","Message":"m"}},"RequestId":"r"}}}}"#,
+        "C".repeat(response::CODE_CAPACITY + 1)
+    );
+    assert_eq!(
+        body_error(&body),
+        ReplyError::Capacity(ReplyField::ErrorCode)
+    );
 
     // Small capacities apply to the whole record.
     let mut small: DeviceCertificate<512, 40> = DeviceCertificate::new();
     assert_eq!(
         parse_body(LIVE.as_bytes(), &mut small),
         Err(ReplyError::Capacity(ReplyField::DeviceCertificate))
+    );
+}
+
+#[test]
+fn times_beyond_u64_are_named() {
+    let with_time = |value: &str| LIVE.replacen("1758185683000", value, 1);
+    let mut record: DeviceCertificate = DeviceCertificate::new();
+    parse_body(with_time("18446744073709551615").as_bytes(), &mut record).expect("u64::MAX");
+    assert_eq!(record.not_after_time, u64::MAX);
+
+    let spaced = format!(" 1{} ", "0".repeat(39));
+    for too_large in [
+        "18446744073709551616",
+        "99999999999999999999999999",
+        &spaced,
+    ] {
+        assert_eq!(
+            body_error(&with_time(&too_large)),
+            ReplyError::Capacity(ReplyField::NotAfterTime),
+            "{too_large}"
+        );
+    }
+    // A negative time is not too large: it is not a time at all.
+    assert_eq!(
+        body_error(&with_time("-18446744073709551616")),
+        ReplyError::Json(JsonError::InvalidNumber)
     );
 }
 
@@ -384,11 +440,244 @@ fn damaged_replies_never_panic() {
     // Every single-byte change of the reply, at a sample of positions and values: each gives a
     // record or a typed error, never a panic.
     let reply = http_reply(LIVE);
-    for at in (0..reply.len()).step_by(7) {
+    for at in (0..reply.len()).step_by(7 * STRIDE) {
         for value in [0u8, b'"', b'\\', b'{', b']', b'9', 0x80, 0xff] {
             let mut damaged = reply.clone();
             damaged[at] = value;
             let _ = read_answer(&damaged, true);
         }
     }
+}
+
+#[test]
+fn framing_errors_are_typed() {
+    let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n";
+    let framed = |headers: &str, body: &str| format!("{head}{headers}\r\n{body}");
+    let cases = [
+        // Both framings, in either order: a smuggling pattern.
+        (
+            framed("Content-Length: 2\r\nTransfer-Encoding: chunked\r\n", "{}"),
+            HttpError::AmbiguousFraming,
+        ),
+        (
+            framed("Transfer-Encoding: chunked\r\nContent-Length: 2\r\n", "{}"),
+            HttpError::AmbiguousFraming,
+        ),
+        // Content-Length: negative, signed, empty, not a number, a list, beyond 19 digits,
+        // or two that disagree.
+        (
+            framed("Content-Length: -2\r\n", "{}"),
+            HttpError::InvalidContentLength,
+        ),
+        (
+            framed("Content-Length: +2\r\n", "{}"),
+            HttpError::InvalidContentLength,
+        ),
+        (
+            framed("Content-Length: \r\n", "{}"),
+            HttpError::InvalidContentLength,
+        ),
+        (
+            framed("Content-Length: two\r\n", "{}"),
+            HttpError::InvalidContentLength,
+        ),
+        (
+            framed("Content-Length: 0x2\r\n", "{}"),
+            HttpError::InvalidContentLength,
+        ),
+        (
+            framed("Content-Length: 2, 2\r\n", "{}"),
+            HttpError::InvalidContentLength,
+        ),
+        (
+            framed("Content-Length: 18446744073709551617\r\n", "{}"),
+            HttpError::InvalidContentLength,
+        ),
+        (
+            framed("Content-Length: 2\r\nContent-Length: 3\r\n", "{}"),
+            HttpError::InvalidContentLength,
+        ),
+        // A valid length beyond the buffer.
+        (
+            framed("Content-Length: 9999999999999999999\r\n", "{}"),
+            HttpError::BodyTooLarge,
+        ),
+        (
+            framed("Content-Length: 8192\r\n", "{}"),
+            HttpError::BodyTooLarge,
+        ),
+        // Transfer codings other than one `chunked`.
+        (
+            framed("Transfer-Encoding: gzip\r\n", "{}"),
+            HttpError::UnsupportedTransferEncoding,
+        ),
+        (
+            framed(
+                "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
+                "",
+            ),
+            HttpError::UnsupportedTransferEncoding,
+        ),
+        // Bad chunk sizes and terminators.
+        (chunked("zz\r\n{}\r\n0\r\n\r\n"), HttpError::InvalidChunk),
+        (chunked("-2\r\n{}\r\n0\r\n\r\n"), HttpError::InvalidChunk),
+        (chunked("\r\n{}\r\n0\r\n\r\n"), HttpError::InvalidChunk),
+        (chunked(" 2\r\n{}\r\n0\r\n\r\n"), HttpError::InvalidChunk),
+        (
+            chunked("ffffffffffffffffff\r\n{}\r\n"),
+            HttpError::InvalidChunk,
+        ),
+        (chunked("2\r\n{}XX0\r\n\r\n"), HttpError::InvalidChunk),
+        (chunked("3\r\n{}\r\n0\r\n\r\n"), HttpError::InvalidChunk),
+        (chunked("100000\r\n{}"), HttpError::BodyTooLarge),
+        // Bytes after the body.
+        (
+            framed("Content-Length: 2\r\n", "{}{}"),
+            HttpError::TrailingData,
+        ),
+        (
+            chunked("2\r\n{}\r\n0\r\n\r\nHTTP/1.1"),
+            HttpError::TrailingData,
+        ),
+        // Heads that are not HTTP/1.x.
+        (
+            "HTTP/1.1 20 OK\r\n\r\n".to_owned(),
+            HttpError::MalformedHead,
+        ),
+        ("HTTP/2 200\r\n\r\n".to_owned(), HttpError::MalformedHead),
+        (
+            "SSH-2.0-OpenSSH_9.6\r\n\r\n".to_owned(),
+            HttpError::MalformedHead,
+        ),
+        (framed("Bad Header: x\r\n", "{}"), HttpError::MalformedHead),
+        (
+            framed(&"X-Filler: y\r\n".repeat(33), "{}"),
+            HttpError::TooManyHeaders,
+        ),
+    ];
+    for (reply, expected) in cases {
+        assert_eq!(
+            read_answer(reply.as_bytes(), true).map(|_| ()),
+            Err(Error::Http(expected)),
+            "{reply:?}"
+        );
+    }
+}
+
+/// A chunked reply with this body.
+fn chunked(body: &str) -> String {
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n\
+         {body}"
+    )
+}
+
+#[test]
+fn a_header_line_longer_than_the_buffer() {
+    let mut reply = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Long: ".to_vec();
+    reply.resize(response::REPLY_CAPACITY, b'a');
+    for closed in [false, true] {
+        assert_eq!(
+            read_answer(&reply, closed).map(|_| ()),
+            Err(Error::Http(HttpError::HeadTooLarge)),
+            "closed: {closed}"
+        );
+    }
+}
+
+#[test]
+fn server_errors_with_html_bodies() {
+    let page = "<html><body><h1>503 Service Unavailable</h1></body></html>";
+    let date = "Date: Thu, 03 Dec 2026 16:00:00 GMT\r\n";
+    let cases = [
+        (
+            format!(
+                "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/html\r\n{date}\
+                 Content-Length: {}\r\n\r\n{page}",
+                page.len()
+            ),
+            500,
+            Some(1_796_313_600),
+        ),
+        (
+            format!(
+                "HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\n\
+                 Transfer-Encoding: chunked\r\n\r\n{:x}\r\n{page}\r\n0\r\n\r\n",
+                page.len()
+            ),
+            502,
+            None,
+        ),
+        // Framed by the end of the connection.
+        (
+            format!("HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/html\r\n\r\n{page}"),
+            503,
+            None,
+        ),
+        // A JSON body does not make a gateway's answer the API's.
+        (
+            format!(
+                "HTTP/1.1 504 Gateway Timeout\r\nContent-Type: application/json\r\n{date}\
+                 Content-Length: {}\r\n\r\n{LIVE}",
+                LIVE.len()
+            ),
+            504,
+            Some(1_796_313_600),
+        ),
+    ];
+    for (reply, status, date) in cases {
+        assert_eq!(
+            read_answer(reply.as_bytes(), true).map(|_| ()),
+            Err(Error::Status { status, date }),
+            "{status}"
+        );
+    }
+
+    // An HTML page with status 200 is not the API either.
+    let html = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n{page}",
+        page.len()
+    );
+    assert_eq!(
+        read_answer(html.as_bytes(), true).map(|_| ()),
+        Err(Error::ContentType)
+    );
+}
+
+#[test]
+fn invalid_utf8_outside_string_values() {
+    let invalid = |from: &str, to: &[u8]| {
+        let at = LIVE.find(from).expect("fixture");
+        let mut body = LIVE.as_bytes()[..at].to_vec();
+        body.extend_from_slice(to);
+        body.extend_from_slice(&LIVE.as_bytes()[at + from.len()..]);
+        let mut record: DeviceCertificate = DeviceCertificate::new();
+        let result = parse_body(&body, &mut record).map(|_| ());
+        assert_eq!(record, DeviceCertificate::new());
+        result
+    };
+    let utf8 = Err(ReplyError::Json(JsonError::InvalidUnicodeCodePoint));
+    // In a key, in a value the record ignores, a sequence cut short, a surrogate written in
+    // UTF-8, and a byte between values.
+    assert_eq!(invalid(r#""ClientId""#, b"\"Client\xffId\""), utf8);
+    assert_eq!(invalid(r#""Format""#, b"\"X\":\"\xc3\",\"Format\""), utf8);
+    assert_eq!(invalid("client1", b"client\xe4\xb8"), utf8);
+    assert_eq!(invalid("client1", b"client\xed\xa0\x80"), utf8);
+    assert_eq!(
+        invalid(r#","Format""#, b",\xff\"Format\""),
+        Err(ReplyError::Json(JsonError::KeyMustBeAString))
+    );
+
+    // In the head: a Content-Type that is not UTF-8 is not `application/json`.
+    let reply = String::from_utf8(http_reply(LIVE)).expect("ASCII");
+    let mut bytes = reply.into_bytes();
+    let at = bytes
+        .windows(4)
+        .position(|w| w == b"json")
+        .expect("the head names JSON");
+    bytes[at] = 0xff;
+    assert_eq!(
+        read_answer(&bytes, false).map(|_| ()),
+        Err(Error::ContentType)
+    );
 }

@@ -263,6 +263,51 @@ fn a_silent_server_times_out() {
 }
 
 #[test]
+fn a_reply_that_stops_halfway_times_out() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hold = std::thread::spawn(move || {
+        use std::io::{Read as _, Write as _};
+
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut request = [0u8; 2048];
+        let _ = stream.read(&mut request).unwrap();
+        // The head and half of the announced body, then nothing, the connection kept open.
+        stream
+            .write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n\
+                  {\"Response\":{\"Status\":\"ACTIVE\"",
+            )
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(800));
+        drop(stream);
+    });
+    let client = Client::builder()
+        .endpoint(format!("http://{addr}"))
+        .region("ap-guangzhou")
+        .credentials(Credentials::new(SECRET_ID, SECRET_KEY).unwrap())
+        .timeout(Duration::from_millis(200))
+        .retry(RetryPolicy::never())
+        .no_proxy()
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let err = client.describe(INSTANCE, SN).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Network {
+                kind: NetworkKind::Timeout,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(started.elapsed() < Duration::from_millis(700));
+    hold.join().unwrap();
+}
+
+#[test]
 fn a_refused_connection_is_a_connect_error() {
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()

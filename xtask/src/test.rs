@@ -1,5 +1,6 @@
 //! `cargo xtask test`: every check, in the order that fails fastest.
 
+use std::process::Command;
 use std::time::Instant;
 
 use crate::firmware;
@@ -44,6 +45,7 @@ pub fn run() -> Result {
             &["test", "-p", "mqttcert-core", "--features", "log"],
         ],
     )?;
+    miri()?;
     eprintln!("\n== documentation (broken links are errors)");
     util::run(
         util::cargo()
@@ -96,6 +98,45 @@ pub fn run() -> Result {
         "\nall checks passed in {:.0} s",
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+/// The core's tests under Miri, which finds undefined behaviour in the core's dependencies
+/// (the core itself forbids unsafe code): the unit tests, `reply.rs`, `vectors.rs` and the
+/// doctests, with the exhaustive loops sampled. The property tests are ignored under Miri, too
+/// slow there; `cargo test` runs them. Miri needs a nightly toolchain: without one the step says
+/// it is skipped.
+fn miri() -> Result {
+    eprintln!("\n== the core under Miri");
+    let toolchains =
+        util::output(Command::new("rustup").args(["toolchain", "list"])).unwrap_or_default();
+    if !toolchains.lines().any(|line| line.starts_with("nightly")) {
+        eprintln!("miri skipped: no nightly toolchain");
+        return Ok(());
+    }
+
+    util::run(Command::new("rustup").args([
+        "component",
+        "add",
+        "--toolchain",
+        "nightly",
+        "miri",
+        "rust-src",
+    ]))?;
+
+    // The rustup proxy, not the pinned toolchain's cargo, so that `+nightly` chooses the
+    // toolchain; the variables the pinned cargo set would choose it instead. Miri builds into
+    // its own `miri` folder of the target directory.
+    let started = Instant::now();
+    util::run(
+        Command::new("cargo")
+            .current_dir(util::root())
+            .env_remove("RUSTUP_TOOLCHAIN")
+            .env_remove("CARGO")
+            .env_remove("RUSTC")
+            .args(["+nightly", "miri", "test", "-p", "mqttcert-core"]),
+    )?;
+    eprintln!("miri passed in {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
 }
 

@@ -121,7 +121,8 @@ pub enum ReplyError {
     MissingResponse,
     /// A field the verdict needs is absent or `null`.
     MissingField(ReplyField),
-    /// A field is longer than its capacity in the record.
+    /// A field does not fit in its place in the record: text longer than its capacity, or a
+    /// time with more digits than a `u64` holds.
     Capacity(ReplyField),
     /// A string holds an invalid escape sequence (a lone surrogate `\uD800` among them).
     InvalidEscape(ReplyField),
@@ -176,6 +177,11 @@ enum Value<'a> {
 /// What the envelope holds, borrowed from the body.
 #[derive(Default)]
 struct Inner<'a> {
+    /// The whole body, to look at a value the parser refused.
+    body: &'a [u8],
+    /// A time whose value is an unsigned number too large for a `u64`, when the parser stopped
+    /// there.
+    overflow: Option<ReplyField>,
     /// A `Response` object was there.
     response: bool,
     /// An `Error` object was there, with these fields.
@@ -291,9 +297,17 @@ impl<'de: 'a, 'a> Visitor<'de> for Object<'_, 'a> {
 
             let inner = &mut *self.inner;
             match slot {
-                Slot::Record(i) if RECORD_FIELDS[i].is_time() => {
-                    inner.values[i] = next_number(&mut map)?.map_or(Value::Absent, Value::Number);
-                }
+                Slot::Record(i) if RECORD_FIELDS[i].is_time() => match next_number(&mut map) {
+                    Ok(n) => inner.values[i] = n.map_or(Value::Absent, Value::Number),
+                    Err(err) => {
+                        // serde-json-core reports a number beyond `u64` as it reports a
+                        // negative one; only the value's first character tells them apart.
+                        if starts_with_digit(inner.body, key) {
+                            inner.overflow = Some(RECORD_FIELDS[i]);
+                        }
+                        return Err(err);
+                    }
+                },
                 Slot::Record(i) => {
                     inner.values[i] = next_text(&mut map)?.map_or(Value::Absent, Value::Text);
                 }
@@ -313,6 +327,23 @@ impl<'de: 'a, 'a> Visitor<'de> for Object<'_, 'a> {
         }
         Ok(true)
     }
+}
+
+/// Whether the value of `key`, a key borrowed from `body`, starts with a decimal digit.
+fn starts_with_digit(body: &[u8], key: &str) -> bool {
+    // The key is a slice of the body (the parser does not unescape); its closing quote, the
+    // colon and any whitespace come before the value.
+    let Some(start) = key.as_ptr().addr().checked_sub(body.as_ptr().addr()) else {
+        return false;
+    };
+    let Some(after_key) = body.get(start + key.len() + 1..) else {
+        return false;
+    };
+    let mut rest = after_key.trim_ascii_start();
+    if let [b':', value @ ..] = rest {
+        rest = value.trim_ascii_start();
+    }
+    rest.first().is_some_and(u8::is_ascii_digit)
 }
 
 /// The next value as text or `null`; one copy of the string parser for every field.
@@ -359,15 +390,21 @@ fn parse_into<const PEM: usize, const TEXT: usize>(
     record: &mut DeviceCertificate<PEM, TEXT>,
 ) -> Result<Answer, ReplyError> {
     check_nesting(body)?;
-    let mut inner = Inner::default();
+    let mut inner = Inner {
+        body,
+        ..Inner::default()
+    };
     let mut deserializer = serde_json_core::de::Deserializer::new(body, None);
     let envelope = Object {
         inner: &mut inner,
         level: Level::Envelope,
     };
-    envelope
-        .deserialize(&mut deserializer)
-        .map_err(ReplyError::Json)?;
+    if let Err(err) = envelope.deserialize(&mut deserializer) {
+        return Err(match (err, inner.overflow) {
+            (serde_json_core::de::Error::InvalidNumber, Some(field)) => ReplyError::Capacity(field),
+            (err, _) => ReplyError::Json(err),
+        });
+    }
     deserializer.end().map_err(ReplyError::Json)?;
     if !inner.response {
         return Err(ReplyError::MissingResponse);

@@ -116,10 +116,12 @@ struct Head {
 /// An [`HttpError`] when the bytes cannot be a complete, well-framed reply.
 pub fn read(buf: &mut [u8], filled: usize, closed: bool) -> Result<Read<Message<'_>>, HttpError> {
     let filled = filled.min(buf.len());
+    // A full buffer is reported as too small before a closed connection is reported as a cut
+    // reply: reading into a full buffer gives nothing, which a caller may take for the end.
     let head = match parse_head(&buf[..filled])? {
         Some(head) => head,
-        None if closed => return Err(HttpError::Truncated),
         None if filled == buf.len() => return Err(HttpError::HeadTooLarge),
+        None if closed => return Err(HttpError::Truncated),
         None => return Ok(Read::Incomplete),
     };
 
@@ -153,8 +155,8 @@ pub fn read(buf: &mut [u8], filled: usize, closed: bool) -> Result<Read<Message<
         Framing::Chunked => match scan_chunks(&rest[..received], capacity)? {
             Some(end) if end < received => return Err(HttpError::TrailingData),
             Some(_) => decode_chunks(rest),
-            None if closed => return Err(HttpError::Truncated),
             None if received == capacity => return Err(HttpError::BodyTooLarge),
+            None if closed => return Err(HttpError::Truncated),
             None => return Ok(Read::Incomplete),
         },
         Framing::UntilClose => {
@@ -471,6 +473,19 @@ mod tests {
         let mut buf = [0u8; 40];
         buf.copy_from_slice(&reply[..40]);
         assert_eq!(read(&mut buf, 40, false), Err(HttpError::HeadTooLarge));
+        // Reading into a full buffer gives nothing, which looks like a close: still too large.
+        assert_eq!(read(&mut buf, 40, true), Err(HttpError::HeadTooLarge));
+    }
+
+    #[test]
+    fn chunks_beyond_a_full_buffer() {
+        let reply = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
+                      4\r\nabcd\r\n4\r\nefgh\r\n0\r\n\r\n";
+        // The buffer ends within the second chunk's size line.
+        let mut buf = [0u8; 57];
+        buf.copy_from_slice(&reply[..57]);
+        assert_eq!(read(&mut buf, 57, false), Err(HttpError::BodyTooLarge));
+        assert_eq!(read(&mut buf, 57, true), Err(HttpError::BodyTooLarge));
     }
 
     #[test]
