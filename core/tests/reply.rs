@@ -262,7 +262,7 @@ fn times_beyond_u64_are_named() {
         &spaced,
     ] {
         assert_eq!(
-            body_error(&with_time(&too_large)),
+            body_error(&with_time(too_large)),
             ReplyError::Capacity(ReplyField::NotAfterTime),
             "{too_large}"
         );
