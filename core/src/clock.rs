@@ -28,7 +28,12 @@ impl ClockOffset {
         let secs = i128::from(server) - i128::from(local);
         let secs = secs.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
         if secs.unsigned_abs() > SIGNATURE_WINDOW_SECS {
-            warn!("the local clock is {} s off the server's", secs);
+            let way = if secs > 0 { "behind" } else { "ahead of" };
+            warn!(
+                "the local clock is {} s {} the server's",
+                secs.unsigned_abs(),
+                way
+            );
         }
         Self { secs }
     }

@@ -165,13 +165,18 @@ impl<'a> Checker<'a> {
                         false
                     }
                     Outcome::Api(err) if err.class().is_retryable() => {
-                        debug!("the API asks to retry later: {}", err.code.as_str());
+                        warn!(
+                            "attempt {} of {}: the API asks to retry later ({})",
+                            failed + 1,
+                            attempts,
+                            err.code.as_str()
+                        );
                         true
                     }
                     _ => false,
                 },
                 Err(err) if err.is_retryable() => {
-                    debug!("attempt failed: {}", err);
+                    warn!("attempt {} of {} failed: {}", failed + 1, attempts, err);
                     true
                 }
                 Err(_) => false,
@@ -180,7 +185,7 @@ impl<'a> Checker<'a> {
                 failed += 1;
                 if failed < attempts {
                     let wait = self.config.retry.backoff_ms(failed, jitter(platform.rng));
-                    debug!("retrying in {} ms", wait);
+                    info!("retrying in {} ms", wait);
                     platform.delay.delay_ms(wait).await;
                     continue;
                 }
@@ -206,7 +211,7 @@ impl<'a> Checker<'a> {
         };
         match offset {
             Some(offset) => {
-                debug!("clock corrected by {} s; signing again", offset.secs());
+                info!("clock corrected by {} s; signing again", offset.secs());
                 self.offset = offset;
                 true
             }

@@ -3,8 +3,8 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
 
 use crate::util::{self, Result};
 
@@ -36,6 +36,9 @@ fn target_dir() -> PathBuf {
         .unwrap_or_else(|| util::root().join("target"))
 }
 
+/// The emulator's log target for its line per answered request.
+const REQUEST_LOG: &str = "mqttcert_tests::server";
+
 /// A running emulator, killed when dropped.
 pub struct Emulator {
     child: Child,
@@ -43,13 +46,15 @@ pub struct Emulator {
     pub http: String,
     /// `https://127.0.0.1:PORT`, when TLS was asked for.
     pub https: Option<String>,
+    /// The emulator's log lines so far, when they are recorded.
+    log: Option<Arc<Mutex<Vec<String>>>>,
 }
 
 impl Emulator {
     /// Starts `bin/mqttcert-emulator` with `args` and waits until it listens. With `tls_dir`,
     /// it also serves HTTPS with the certificates of that folder (made there when missing).
     pub fn start(bin: &Path, args: &[&str], tls_dir: Option<&Path>) -> Result<Self> {
-        Self::start_with_open_files(bin, args, tls_dir, None)
+        Self::spawn(bin, args, tls_dir, None, false)
     }
 
     /// [`Emulator::start`], with the soft limit on open files raised to `open_files` when given
@@ -59,6 +64,22 @@ impl Emulator {
         args: &[&str],
         tls_dir: Option<&Path>,
         open_files: Option<u64>,
+    ) -> Result<Self> {
+        Self::spawn(bin, args, tls_dir, open_files, false)
+    }
+
+    /// [`Emulator::start`], recording the line the emulator logs for each request it answers,
+    /// so that [`Emulator::answered`] can count them.
+    pub fn start_recording(bin: &Path, args: &[&str], tls_dir: Option<&Path>) -> Result<Self> {
+        Self::spawn(bin, args, tls_dir, None, true)
+    }
+
+    fn spawn(
+        bin: &Path,
+        args: &[&str],
+        tls_dir: Option<&Path>,
+        open_files: Option<u64>,
+        record: bool,
     ) -> Result<Self> {
         let mut command = Command::new(bin.join("mqttcert-emulator"));
         command.args(args).arg("--listen").arg("127.0.0.1:0");
@@ -70,12 +91,34 @@ impl Emulator {
         if let Some(limit) = open_files {
             command = util::with_open_files(&command, limit);
         }
+        if record {
+            command
+                .stderr(Stdio::piped())
+                .env("RUST_LOG", format!("warn,{REQUEST_LOG}=info"));
+        } else {
+            command.stderr(Stdio::null()).env("RUST_LOG", "warn");
+        }
         let mut child = command
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .env("RUST_LOG", "warn")
             .spawn()
             .map_err(|err| format!("cannot start the emulator: {err}"))?;
+
+        let log = match child.stderr.take() {
+            Some(stderr) => {
+                let log = Arc::new(Mutex::new(Vec::new()));
+                let lines = Arc::clone(&log);
+                std::thread::spawn(move || {
+                    for line in BufReader::new(stderr)
+                        .lines()
+                        .map_while(std::io::Result::ok)
+                    {
+                        lines.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+                    }
+                });
+                Some(log)
+            }
+            None => None,
+        };
 
         // Read the `listening on …` lines on a thread, so that a silent emulator cannot hang us.
         let stdout = child.stdout.take().ok_or("the emulator has no stdout")?;
@@ -96,6 +139,7 @@ impl Emulator {
             child,
             http: String::new(),
             https: None,
+            log,
         };
         for _ in 0..wanted {
             let line = received
@@ -113,6 +157,32 @@ impl Emulator {
     /// The emulator's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// How many requests the emulator has answered, as its log tells, once it has told at
+    /// least `expected` or `patience` has passed: it logs a request just after answering it.
+    /// `None` unless it was started with [`Emulator::start_recording`].
+    pub fn answered(&self, expected: usize, patience: Duration) -> Option<usize> {
+        let log = self.log.as_ref()?;
+        let count = || {
+            let lines = log.lock().unwrap_or_else(|e| e.into_inner());
+            lines
+                .iter()
+                .filter(|line| line.contains(REQUEST_LOG) && line.contains(" -> "))
+                .count()
+        };
+        let deadline = Instant::now() + patience;
+        while count() < expected && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Some(count())
+    }
+
+    /// The emulator's log lines so far (empty unless they are recorded).
+    pub fn log(&self) -> Vec<String> {
+        self.log.as_ref().map_or_else(Vec::new, |log| {
+            log.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        })
     }
 }
 

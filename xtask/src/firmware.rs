@@ -55,6 +55,12 @@ const DEMO_EXPIRING: &str = "5a1e0000000000000000000000000000000000b2";
 const DEMO_REVOKED: &str = "5a1e0000000000000000000000000000000000c3";
 /// A serial the demo fleet does not have.
 const UNKNOWN_SERIAL: &str = "5a1e00000000000000000000000000000000ffff";
+/// What the firmware logs when it finds its clock slow and sets it by the server's (the
+/// seconds vary by one with the moment of the run).
+const CLOCK_CORRECTED: &[&str] = &[" s behind the server's", "; signing again"];
+
+/// How long the emulator may take to log the last request it answered after QEMU has exited.
+const LOG_PATIENCE: Duration = Duration::from_secs(2);
 
 /// The firmware's exit statuses (`firmware-example/src/bin/qemu-virt/exit.rs`), named.
 const STATUSES: [(i32, &str); 8] = [
@@ -94,6 +100,11 @@ pub struct Scenario {
     pub status: i32,
     /// Text that a line of the decoded log must contain, once per check.
     pub log_contains: &'static str,
+    /// Other texts the decoded log must contain, each at least once.
+    pub log_also: &'static [&'static str],
+    /// How many requests must reach the emulator, answered or faulted: none when the TLS
+    /// handshake fails.
+    pub requests: usize,
     /// Built with `DEFMT_LOG=trace` rather than `info`: the log must then hold trace lines and
     /// no secret.
     pub trace: bool,
@@ -113,6 +124,8 @@ const HEALTHY: Scenario = Scenario {
     entropy: true,
     status: 0,
     log_contains: "healthy, ",
+    log_also: &[],
+    requests: 1,
     trace: false,
 };
 
@@ -128,6 +141,7 @@ pub const BRINGUP: Scenario = Scenario {
 pub const CHECKS: [Scenario; 11] = [
     Scenario {
         checks: 2,
+        requests: 2,
         ..HEALTHY
     },
     Scenario {
@@ -139,6 +153,8 @@ pub const CHECKS: [Scenario; 11] = [
     Scenario {
         name: "device clock an hour slow",
         clock_offset_secs: -3600,
+        log_also: CLOCK_CORRECTED,
+        requests: 2,
         ..HEALTHY
     },
     Scenario {
@@ -164,6 +180,8 @@ pub const CHECKS: [Scenario; 11] = [
     Scenario {
         name: "connection reset mid-reply once",
         emulator_args: &["--fault", "reset", "--fault-count", "1"],
+        log_also: &["attempt 1 of 4 failed: Transfer(IoError)"],
+        requests: 2,
         ..HEALTHY
     },
     Scenario {
@@ -171,6 +189,7 @@ pub const CHECKS: [Scenario; 11] = [
         emulator_args: &["--fault", "reset"],
         status: 5,
         log_contains: "certificate check failed after 4 attempts",
+        requests: 4,
         ..HEALTHY
     },
     Scenario {
@@ -178,6 +197,7 @@ pub const CHECKS: [Scenario; 11] = [
         emulator_args: &["--tls-untrusted-issuer"],
         status: 4,
         log_contains: "check failed: Handshake(InvalidCertificate)",
+        requests: 0,
         ..HEALTHY
     },
     Scenario {
@@ -185,6 +205,7 @@ pub const CHECKS: [Scenario; 11] = [
         tls_name: "api.another-host.example",
         status: 4,
         log_contains: "refused: issued for another host name",
+        requests: 0,
         ..HEALTHY
     },
     Scenario {
@@ -192,6 +213,7 @@ pub const CHECKS: [Scenario; 11] = [
         entropy: false,
         status: 7,
         log_contains: "a virtio-net and a virtio-rng device are needed",
+        requests: 0,
         ..HEALTHY
     },
 ];
@@ -202,6 +224,8 @@ pub const TRACE: Scenario = Scenario {
     name: "trace log, device clock an hour slow: no secret in it",
     clock_offset_secs: -3600,
     log_contains: "healthy",
+    log_also: CLOCK_CORRECTED,
+    requests: 2,
     trace: true,
     ..HEALTHY
 };
@@ -272,7 +296,7 @@ pub fn run_scenarios(scenarios: &[Scenario]) -> Result {
         let _ = fs::remove_dir_all(&tls_dir);
         let mut args = vec!["--demo", "--tls-name", scenario.tls_name];
         args.extend(scenario.emulator_args);
-        let emulator = Emulator::start(&bin, &args, Some(&tls_dir))?;
+        let emulator = Emulator::start_recording(&bin, &args, Some(&tls_dir))?;
 
         let port = if scenario.bringup {
             port_of(&emulator.http)?
@@ -286,6 +310,10 @@ pub fn run_scenarios(scenarios: &[Scenario]) -> Result {
         let run_started = unix_now()?;
         let run = run_elf(&elf, scenario.clock_offset_secs, scenario.entropy)?;
         let run_ended = unix_now()?;
+        let answered = emulator
+            .answered(scenario.requests, LOG_PATIENCE)
+            .unwrap_or_default();
+        let emulator_log = emulator.log();
         drop(emulator);
         for line in &run.log {
             println!("  {line}");
@@ -293,8 +321,8 @@ pub fn run_scenarios(scenarios: &[Scenario]) -> Result {
 
         let image = image(&elf)?;
         println!(
-            "{}: exit status {} ({}), QEMU ran {:.2} s; build {:.1} s; .text {} B, .rodata {} B, \
-             .data + .bss {} B",
+            "{}: exit status {} ({}), {answered} requests reached the emulator, QEMU ran {:.2} s; \
+             build {:.1} s; .text {} B, .rodata {} B, .data + .bss {} B",
             scenario.name,
             run.status,
             describe_status(run.status),
@@ -305,6 +333,15 @@ pub fn run_scenarios(scenarios: &[Scenario]) -> Result {
             image.data + image.bss,
         );
         check(scenario, &run)?;
+        if answered != scenario.requests {
+            return Err(format!(
+                "firmware scenario {}: {answered} requests reached the emulator, expected {}; \
+                 its log:\n{}",
+                scenario.name,
+                scenario.requests,
+                emulator_log.join("\n")
+            ));
+        }
         if scenario.trace {
             // The days the firmware may have signed for: its own clock's, then the server's.
             let mut days: Vec<String> = [run_started, run_ended]
@@ -379,6 +416,16 @@ fn check(scenario: &Scenario, run: &Run) -> Result {
         return Err(format!(
             "firmware scenario {}: {found} log lines contain {:?}, expected {}",
             scenario.name, scenario.log_contains, scenario.checks
+        ));
+    }
+    if let Some(missing) = scenario
+        .log_also
+        .iter()
+        .find(|text| !run.log.iter().any(|line| line.contains(**text)))
+    {
+        return Err(format!(
+            "firmware scenario {}: no log line contains {missing:?}",
+            scenario.name
         ));
     }
     Ok(())
