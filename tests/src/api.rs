@@ -61,6 +61,23 @@ pub struct Request {
 }
 
 impl Request {
+    /// The request whose head httparse read, without its body, which follows the head.
+    pub fn from_head(head: &httparse::Request<'_, '_>) -> Self {
+        Self {
+            method: head.method.unwrap_or_default().to_owned(),
+            target: head.path.unwrap_or_default().to_owned(),
+            headers: head
+                .headers
+                .iter()
+                .map(|h| {
+                    let value = String::from_utf8_lossy(h.value).into_owned();
+                    (h.name.to_owned(), value)
+                })
+                .collect(),
+            body: Vec::new(),
+        }
+    }
+
     /// The first header of this name, compared without case.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers

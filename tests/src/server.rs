@@ -144,19 +144,7 @@ async fn exchange<S: Transport>(
             let mut parsed = httparse::Request::new(&mut headers);
             match parsed.parse(buf) {
                 Ok(httparse::Status::Complete(len)) => {
-                    let request = Request {
-                        method: parsed.method.unwrap_or_default().to_owned(),
-                        target: parsed.path.unwrap_or_default().to_owned(),
-                        headers: parsed
-                            .headers
-                            .iter()
-                            .map(|h| {
-                                let value = String::from_utf8_lossy(h.value).into_owned();
-                                (h.name.to_owned(), value)
-                            })
-                            .collect(),
-                        body: Vec::new(),
-                    };
+                    let request = Request::from_head(&parsed);
                     break (len, request, parsed.version == Some(0));
                 }
                 Ok(httparse::Status::Partial) if buf.len() <= MAX_HEAD_BYTES => {}

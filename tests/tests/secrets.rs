@@ -13,6 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 
 use common::{TEMP_SECRET_ID, TEMP_SECRET_KEY, TEMP_TOKEN, code, describe};
+use mqttcert_tests::client::Call;
 use mqttcert_tests::fleet::DEMO_SECRET_KEY;
 use mqttcert_tests::hygiene::Secrets;
 use mqttcert_tests::time::utc_date;
@@ -39,6 +40,41 @@ impl log::Log for Capture {
     fn flush(&self) {}
 }
 
+/// The API's answer over plain HTTP at `addr` to a request with the temporary key and its
+/// token, changed by `edit`.
+fn temporary(addr: SocketAddr, edit: &dyn Fn(&mut Call)) -> String {
+    let mut call = describe(addr);
+    call.secret_id = TEMP_SECRET_ID.into();
+    call.secret_key = TEMP_SECRET_KEY.into();
+    call.token = Some(TEMP_TOKEN.into());
+    edit(&mut call);
+    code(addr, &call.sign())
+}
+
+/// A success with the temporary key, then a refusal of each kind the emulator logs: a wrong
+/// key, a wrong token, an expired signature, and the demo key's id with a wrong key.
+fn refusals_of_each_kind(addr: SocketAddr) {
+    assert_eq!(temporary(addr, &|_| {}), "Success");
+    assert_eq!(
+        temporary(addr, &|c| c.secret_key = "wrong".into()),
+        "AuthFailure.SignatureFailure"
+    );
+    assert_eq!(
+        temporary(addr, &|c| c.token = Some("wrong".into())),
+        "AuthFailure.TokenFailure"
+    );
+    assert_eq!(
+        temporary(addr, &|c| c.timestamp -= 1000),
+        "AuthFailure.SignatureExpire"
+    );
+    let mut wrong_key = describe(addr);
+    wrong_key.secret_key = "wrong".into();
+    assert_eq!(
+        code(addr, &wrong_key.sign()),
+        "AuthFailure.SignatureFailure"
+    );
+}
+
 #[test]
 fn no_secret_in_any_log_line() {
     log::set_logger(&Capture).unwrap();
@@ -53,46 +89,21 @@ fn no_secret_in_any_log_line() {
     .unwrap();
     let addr = emu.http_addr();
 
-    let temp = |edit: &dyn Fn(&mut mqttcert_tests::client::Call)| {
-        let mut call = describe(addr);
-        call.secret_id = TEMP_SECRET_ID.into();
-        call.secret_key = TEMP_SECRET_KEY.into();
-        call.token = Some(TEMP_TOKEN.into());
-        edit(&mut call);
-        code(addr, &call.sign())
-    };
-    assert_eq!(temp(&|_| {}), "Success");
-    assert_eq!(temp(&|_| {}), "Success");
-    assert_eq!(
-        temp(&|c| c.secret_key = "wrong".into()),
-        "AuthFailure.SignatureFailure"
-    );
-    assert_eq!(
-        temp(&|c| c.token = Some("wrong".into())),
-        "AuthFailure.TokenFailure"
-    );
-    assert_eq!(
-        temp(&|c| c.timestamp -= 1000),
-        "AuthFailure.SignatureExpire"
-    );
+    refusals_of_each_kind(addr);
+    assert_eq!(temporary(addr, &|_| {}), "Success");
     // A client that signs its token too, with the wrong key: the debug line showing the
     // expected canonical request must not show the token.
     assert_eq!(
-        temp(&|c| {
+        temporary(addr, &|c| {
             c.secret_key = "wrong".into();
             c.extra_signed = vec![("x-tc-token".into(), TEMP_TOKEN.into())];
         }),
         "AuthFailure.SignatureFailure"
     );
     assert_eq!(
-        temp(&|c| c.extra_signed = vec![("x-tc-token".into(), TEMP_TOKEN.into())]),
+        temporary(addr, &|c| c.extra_signed =
+            vec![("x-tc-token".into(), TEMP_TOKEN.into())]),
         "Success"
-    );
-    let mut wrong_key = describe(addr);
-    wrong_key.secret_key = "wrong".into();
-    assert_eq!(
-        code(addr, &wrong_key.sign()),
-        "AuthFailure.SignatureFailure"
     );
     drop(emu);
 
@@ -170,33 +181,7 @@ fn the_emulator_binary_logs_no_secret_at_trace_level() {
     let ca_pem = std::fs::read_to_string(tls_dir.join("ca.pem")).unwrap();
 
     // Successes and refusals of each kind, with both keys, over both listeners.
-    let temp = |edit: &dyn Fn(&mut mqttcert_tests::client::Call)| {
-        let mut call = describe(http);
-        call.secret_id = TEMP_SECRET_ID.into();
-        call.secret_key = TEMP_SECRET_KEY.into();
-        call.token = Some(TEMP_TOKEN.into());
-        edit(&mut call);
-        code(http, &call.sign())
-    };
-    assert_eq!(temp(&|_| {}), "Success");
-    assert_eq!(
-        temp(&|c| c.secret_key = "wrong".into()),
-        "AuthFailure.SignatureFailure"
-    );
-    assert_eq!(
-        temp(&|c| c.token = Some("wrong".into())),
-        "AuthFailure.TokenFailure"
-    );
-    assert_eq!(
-        temp(&|c| c.timestamp -= 1000),
-        "AuthFailure.SignatureExpire"
-    );
-    let mut wrong_key = describe(http);
-    wrong_key.secret_key = "wrong".into();
-    assert_eq!(
-        code(http, &wrong_key.sign()),
-        "AuthFailure.SignatureFailure"
-    );
+    refusals_of_each_kind(http);
     let mut over_tls = describe(https);
     over_tls.host = format!("localhost:{}", https.port());
     let reply = common::send_https(https, &ca_pem, "localhost", &over_tls.sign()).unwrap();

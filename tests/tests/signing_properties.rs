@@ -11,13 +11,15 @@
 // A panic is how a test reports a failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use mqttcert_core::SecretKey;
-use mqttcert_core::request::{self, Credential, DescribeDeviceCertificate, Endpoint};
+#[path = "../../core/tests/common/signed_request.rs"]
+mod signed_request;
+
 use mqttcert_core::sign::Signer;
 use mqttcert_tests::api::{Api, Request, SIGNATURE_WINDOW_SECS};
 use mqttcert_tests::{Fleet, Instance, fleet};
 use proptest::prelude::*;
 use proptest::sample::Index;
+use signed_request::{Inputs, write};
 
 const SECONDS_PER_DAY: i64 = 86_400;
 /// The last second of the year 9999.
@@ -26,22 +28,9 @@ const LAST_TIMESTAMP: i64 = 253_402_300_799;
 const SIGNATURE_FAILURE: &str = "AuthFailure.SignatureFailure";
 const SIGNATURE_EXPIRE: &str = "AuthFailure.SignatureExpire";
 
-/// Everything a signed request is made of, as the API would take it.
-#[derive(Clone, Debug)]
-struct Inputs {
-    secret_id: String,
-    secret_key: String,
-    token: Option<String>,
-    host: String,
-    region: String,
-    instance_id: String,
-    serial: String,
-    timestamp: i64,
-}
-
 /// A timestamp within ten minutes of a UTC midnight, on either side, or anywhere up to the
 /// year 9999.
-fn timestamp() -> impl Strategy<Value = i64> {
+fn timestamps() -> impl Strategy<Value = i64> {
     prop_oneof![
         (1..LAST_TIMESTAMP / SECONDS_PER_DAY, -600i64..=600)
             .prop_map(|(day, offset)| day * SECONDS_PER_DAY + offset),
@@ -49,52 +38,19 @@ fn timestamp() -> impl Strategy<Value = i64> {
     ]
 }
 
+/// Request parts as the emulator's fleet takes them: alphanumeric key ids, regions shaped like
+/// `ap-guangzhou`, instance ids without dots or colons.
 fn inputs() -> impl Strategy<Value = Inputs> {
-    (
+    signed_request::inputs(
         "[A-Za-z0-9]{1,128}",
-        "[!-~]{1,64}",
-        proptest::option::of("[!-~]{1,300}"),
-        "[a-z0-9.-]{1,60}(:[0-9]{1,5})?",
         "[a-z]{2}-[a-z0-9-]{1,29}",
         "[A-Za-z0-9_-]{1,64}",
-        "[0-9a-fA-F:]{1,64}",
-        timestamp(),
     )
-        .prop_map(
-            |(secret_id, secret_key, token, host, region, instance_id, serial, timestamp)| Inputs {
-                secret_id,
-                secret_key,
-                token,
-                host,
-                region,
-                instance_id,
-                serial,
-                timestamp,
-            },
-        )
 }
 
 /// The request the core writes for `inputs`, signed at `timestamp`.
 fn sign(inputs: &Inputs, timestamp: i64, signer: &mut Signer) -> Vec<u8> {
-    let key = SecretKey::new(&inputs.secret_key).unwrap();
-    let mut credential = Credential::new(&inputs.secret_id, &key);
-    if let Some(token) = &inputs.token {
-        credential = credential.with_token(token);
-    }
-    let endpoint = Endpoint::new(&inputs.host, &inputs.region);
-    let query = DescribeDeviceCertificate {
-        instance_id: &inputs.instance_id,
-        serial: &inputs.serial,
-    };
-    let capacity =
-        request::DESCRIBE_REQUEST_CAPACITY + inputs.token.as_ref().map_or(0, String::len);
-    let mut buf = vec![0u8; capacity];
-    let timestamp = u64::try_from(timestamp).unwrap();
-    let len = query
-        .write_request(&mut buf, &endpoint, &credential, signer, timestamp)
-        .unwrap();
-    buf.truncate(len);
-    buf
+    write(inputs, u64::try_from(timestamp).unwrap(), signer)
 }
 
 /// An API that knows the key of `inputs` and one certificate with its serial, in its instance
@@ -125,17 +81,8 @@ fn parse(bytes: &[u8]) -> Request {
         panic!("the core wrote an incomplete head")
     };
     Request {
-        method: parsed.method.unwrap().to_owned(),
-        target: parsed.path.unwrap().to_owned(),
-        headers: parsed
-            .headers
-            .iter()
-            .map(|h| {
-                let value = String::from_utf8_lossy(h.value).into_owned();
-                (h.name.to_owned(), value)
-            })
-            .collect(),
         body: bytes[head_len..].to_vec(),
+        ..Request::from_head(&parsed)
     }
 }
 
@@ -232,10 +179,11 @@ proptest! {
     #[test]
     fn the_verifier_accepts_what_the_core_signs(
         inputs in inputs(),
+        timestamp in timestamps(),
         skew in -SIGNATURE_WINDOW_SECS..=SIGNATURE_WINDOW_SECS,
     ) {
-        let bytes = sign(&inputs, inputs.timestamp, &mut Signer::new());
-        let now = inputs.timestamp + skew;
+        let bytes = sign(&inputs, timestamp, &mut Signer::new());
+        let now = timestamp + skew;
         prop_assert_eq!(answer(&api(&inputs), &bytes, now), None);
     }
 
@@ -262,11 +210,12 @@ proptest! {
     #[test]
     fn the_window_is_enforced(
         inputs in inputs(),
+        timestamp in timestamps(),
         distance in SIGNATURE_WINDOW_SECS + 1..=2 * SECONDS_PER_DAY,
         ahead in any::<bool>(),
     ) {
-        let bytes = sign(&inputs, inputs.timestamp, &mut Signer::new());
-        let now = if ahead { inputs.timestamp + distance } else { inputs.timestamp - distance };
+        let bytes = sign(&inputs, timestamp, &mut Signer::new());
+        let now = if ahead { timestamp + distance } else { timestamp - distance };
         let code = answer(&api(&inputs), &bytes, now);
         prop_assert_eq!(code.as_deref(), Some(SIGNATURE_EXPIRE));
     }
@@ -281,14 +230,15 @@ proptest! {
     #[test]
     fn one_changed_byte_is_refused(
         inputs in inputs(),
+        timestamp in timestamps(),
         skew in -SIGNATURE_WINDOW_SECS..=SIGNATURE_WINDOW_SECS,
         part in part(),
         at in any::<Index>(),
         with in any::<Index>(),
     ) {
         let api = api(&inputs);
-        let mut bytes = sign(&inputs, inputs.timestamp, &mut Signer::new());
-        let now = inputs.timestamp + skew;
+        let mut bytes = sign(&inputs, timestamp, &mut Signer::new());
+        let now = timestamp + skew;
         prop_assert_eq!(answer(&api, &bytes, now), None, "before the change");
 
         change(&mut bytes, &inputs, part, at, with);
@@ -311,14 +261,18 @@ proptest! {
     /// The case of a signed header's value is not signed: the canonical request lowercases it,
     /// so a proxy that changes it does not break the signature.
     #[test]
-    fn the_case_of_signed_values_is_not_signed(inputs in inputs(), at in any::<Index>()) {
-        let mut bytes = sign(&inputs, inputs.timestamp, &mut Signer::new());
+    fn the_case_of_signed_values_is_not_signed(
+        inputs in inputs(),
+        timestamp in timestamps(),
+        at in any::<Index>(),
+    ) {
+        let mut bytes = sign(&inputs, timestamp, &mut Signer::new());
         let letters: Vec<usize> = header_value(&bytes, "Host")
             .filter(|&i| bytes[i].is_ascii_lowercase())
             .collect();
         prop_assume!(!letters.is_empty());
         let position = letters[at.index(letters.len())];
         bytes[position] = bytes[position].to_ascii_uppercase();
-        prop_assert_eq!(answer(&api(&inputs), &bytes, inputs.timestamp), None);
+        prop_assert_eq!(answer(&api(&inputs), &bytes, timestamp), None);
     }
 }
