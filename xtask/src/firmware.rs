@@ -59,6 +59,10 @@ const UNKNOWN_SERIAL: &str = "5a1e00000000000000000000000000000000ffff";
 /// seconds vary by one with the moment of the run).
 const CLOCK_CORRECTED: &[&str] = &[" s behind the server's", "; signing again"];
 
+/// The log level of every scenario but the trace one: info, but for the network stack's own
+/// link and address changes, which the firmware reports in its own words.
+const INFO_LOG: &str = "info,embassy_net=warn";
+
 /// How long the emulator may take to log the last request it answered after QEMU has exited.
 const LOG_PATIENCE: Duration = Duration::from_secs(2);
 
@@ -105,7 +109,7 @@ pub struct Scenario {
     /// How many requests must reach the emulator, answered or faulted: none when the TLS
     /// handshake fails.
     pub requests: usize,
-    /// Built with `DEFMT_LOG=trace` rather than `info`: the log must then hold trace lines and
+    /// Built with `DEFMT_LOG=trace` rather than [`INFO_LOG`]: the log must then hold trace lines and
     /// no secret.
     pub trace: bool,
 }
@@ -485,7 +489,7 @@ fn configuration(scenario: &Scenario, port: u16, ca_pem: &Path) -> Vec<(&'static
         ("MQTTCERT_BRINGUP", u8::from(scenario.bringup).to_string()),
         (
             "DEFMT_LOG",
-            if scenario.trace { "trace" } else { "info" }.into(),
+            if scenario.trace { "trace" } else { INFO_LOG }.into(),
         ),
     ];
     match scenario.device_cert {
@@ -796,7 +800,7 @@ mod tests {
         let config = configuration(&TRACE, 8443, Path::new("/tmp/ca.pem"));
         assert!(config.contains(&("DEFMT_LOG", "trace".to_owned())));
         let config = configuration(&CHECKS[0], 8443, Path::new("/tmp/ca.pem"));
-        assert!(config.contains(&("DEFMT_LOG", "info".to_owned())));
+        assert!(config.contains(&("DEFMT_LOG", INFO_LOG.to_owned())));
     }
 
     #[test]

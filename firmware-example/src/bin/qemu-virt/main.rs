@@ -26,9 +26,10 @@
 //! configuration that points at it (`MQTTCERT_*`, documented in `build.rs`), runs it under
 //! QEMU for each scenario (`xtask/src/firmware.rs` lists them: every outcome, resets, clock
 //! skew, untrusted and misnamed servers, a missing device), decodes the defmt log with the ELF
-//! and checks the exit status. By hand, with an emulator running, the
-//! variables set and `DEFMT_LOG=info`, `cargo run` builds and runs the firmware once and prints
-//! its decoded log (its runner is `cargo xtask qemu`):
+//! and checks the exit status and the log. By hand, with an emulator running, the variables
+//! set and `DEFMT_LOG=info,embassy_net=warn` (info, without the network stack's own link
+//! messages), `cargo run` builds and runs the firmware once and prints its decoded log (its
+//! runner is `cargo xtask qemu`):
 //!
 //! ```text
 //! cargo run --profile firmware -p mqttcert-firmware --features qemu --bin qemu-virt \
