@@ -22,7 +22,7 @@ use crate::{ApiFailure, Error};
 
 /// The international endpoint, which the CLI uses by default.
 pub const DEFAULT_ENDPOINT: &str = "https://mqtt.intl.tencentcloudapi.com";
-/// The default limit for connecting and for each read or write.
+/// The default limit for connecting to each address, and for one exchange.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What the service knows of one certificate.
@@ -99,7 +99,8 @@ impl ClientBuilder {
         self
     }
 
-    /// The limit for each read and write, and for connecting unless
+    /// The limit for one exchange once connected (the TLS handshake, the request and the
+    /// whole reply), and for connecting to each address unless
     /// [`ClientBuilder::connect_timeout`] says otherwise; [`DEFAULT_TIMEOUT`] when not set.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;

@@ -1,14 +1,16 @@
 //! Moving the core's bytes: TCP, an optional proxy tunnel, TLS, one exchange per connection.
 //!
 //! Each attempt opens its own connection, sends the request the core wrote, and reads until the
-//! core says the reply is whole. Certificates are always verified, against the standard web
+//! core says the reply is whole. Once connected, the whole exchange (TLS handshake, request,
+//! reply) has one deadline, so a server that trickles bytes cannot hold an attempt longer than
+//! a silent one. Certificates are always verified, against the standard web
 //! roots or the CA file given; there is no switch to turn that off.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use mqttcert_core::DeviceCertificate;
 use mqttcert_core::response::{self, Read as ReadState, Reply};
@@ -65,7 +67,8 @@ pub struct Route {
     pub proxy: Option<Url>,
     /// The limit for connecting (each address, and the proxy's answer).
     pub connect_timeout: Duration,
-    /// The limit for each read and write once connected.
+    /// The limit for the exchange once connected: the TLS handshake, the request and the
+    /// whole reply.
     pub io_timeout: Duration,
 }
 
@@ -73,6 +76,59 @@ pub struct Route {
 enum Stream {
     Plain(TcpStream),
     Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+}
+
+impl Stream {
+    /// The TCP connection under the stream.
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(tcp) => tcp,
+            Stream::Tls(tls) => &tls.sock,
+        }
+    }
+}
+
+/// Bounds the reads and writes on `tcp` that follow by the time left until `deadline`; a
+/// timeout error once it has passed.
+fn bound(tcp: &TcpStream, deadline: Instant, peer: &str) -> Result<(), Error> {
+    limit(tcp, deadline).map_err(|err| Error::io(peer, err))
+}
+
+/// [`bound`], with the error as `io` gives it.
+fn limit(tcp: &TcpStream, deadline: Instant) -> io::Result<()> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "the time allowed ran out",
+        ));
+    }
+    tcp.set_read_timeout(Some(left))?;
+    tcp.set_write_timeout(Some(left))
+}
+
+/// A TCP connection whose every read and write must be done by a deadline.
+struct Bounded<'a> {
+    tcp: &'a TcpStream,
+    deadline: Instant,
+}
+
+impl Read for Bounded<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        limit(self.tcp, self.deadline)?;
+        (&mut &*self.tcp).read(buf)
+    }
+}
+
+impl Write for Bounded<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        limit(self.tcp, self.deadline)?;
+        (&mut &*self.tcp).write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 impl Read for Stream {
@@ -116,7 +172,12 @@ pub fn exchange(
     let endpoint = &route.endpoint;
     let peer = endpoint.authority();
     let mut stream = connect(route, tls)?;
+    let deadline = Instant::now() + route.io_timeout;
 
+    if let Stream::Tls(tls) = &mut stream {
+        handshake(tls, deadline, &peer)?;
+    }
+    bound(stream.tcp(), deadline, &peer)?;
     stream
         .write_all(request)
         .and_then(|()| stream.flush())
@@ -130,6 +191,7 @@ pub fn exchange(
         let closed = if filled == buf.len() {
             false
         } else {
+            bound(stream.tcp(), deadline, &peer)?;
             match stream.read(&mut buf[filled..]) {
                 Ok(0) => true,
                 Ok(n) => {
@@ -160,21 +222,57 @@ pub fn exchange(
     }
 }
 
+/// Completes the TLS handshake by `deadline`. (`StreamOwned` would do it on the first write,
+/// with as many reads as the server likes, each bounded alone.)
+fn handshake(
+    tls: &mut StreamOwned<ClientConnection, TcpStream>,
+    deadline: Instant,
+    peer: &str,
+) -> Result<(), Error> {
+    let StreamOwned { conn, sock } = tls;
+    let mut io = Bounded {
+        tcp: sock,
+        deadline,
+    };
+    while conn.is_handshaking() {
+        if conn.wants_write() {
+            conn.write_tls(&mut io)
+                .map_err(|err| Error::io(peer, err))?;
+            continue;
+        }
+        match conn.read_tls(&mut io) {
+            Ok(0) => return Err(Error::io(peer, io::ErrorKind::UnexpectedEof.into())),
+            Ok(_) => {}
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(Error::io(peer, err)),
+        }
+        if let Err(err) = conn.process_new_packets() {
+            // Send the alert that says why, if the server still listens.
+            let _ = conn.write_tls(&mut io);
+            return Err(Error::Tls {
+                peer: peer.to_owned(),
+                source: Box::new(err),
+            });
+        }
+    }
+    Ok(())
+}
+
 fn connect(route: &Route, tls: Option<&Arc<ClientConfig>>) -> Result<Stream, Error> {
     let endpoint = &route.endpoint;
     let tcp = match &route.proxy {
         None => open_tcp(endpoint.bare_host(), endpoint.port(), route)?,
         Some(proxy) => {
-            let mut tcp = open_tcp(proxy.bare_host(), proxy.port(), route)?;
-            crate::proxy::connect_tunnel(&mut tcp, &endpoint.authority(), &proxy.authority())?;
+            let tcp = open_tcp(proxy.bare_host(), proxy.port(), route)?;
+            let mut bounded = Bounded {
+                tcp: &tcp,
+                deadline: Instant::now() + route.connect_timeout,
+            };
+            crate::proxy::connect_tunnel(&mut bounded, &endpoint.authority(), &proxy.authority())?;
             log::debug!("tunnel to {} through {proxy}", endpoint.authority());
             tcp
         }
     };
-    tcp.set_read_timeout(Some(route.io_timeout))
-        .and_then(|()| tcp.set_write_timeout(Some(route.io_timeout)))
-        .map_err(|err| Error::io(&endpoint.authority(), err))?;
-
     match (endpoint.scheme(), tls) {
         (Scheme::Http, _) => Ok(Stream::Plain(tcp)),
         (Scheme::Https, Some(config)) => {

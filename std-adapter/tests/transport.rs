@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -227,11 +227,11 @@ fn signature_expire_twice_is_reported() {
     assert_eq!(server.received().len(), 2);
 }
 
-/// Asks the server at `addr` with a 200 ms timeout and no retry: the answer must be a network
-/// timeout, well before the server gives up at 800 ms.
-fn timed_out(addr: SocketAddr) -> Error {
+/// Asks the server at `endpoint` with a 200 ms timeout and no retry: the answer must be a
+/// network timeout, well before the server gives up.
+fn timed_out(endpoint: &str) -> Error {
     let client = Client::builder()
-        .endpoint(format!("http://{addr}"))
+        .endpoint(endpoint)
         .region("ap-guangzhou")
         .credentials(Credentials::new(SECRET_ID, SECRET_KEY).unwrap())
         .timeout(Duration::from_millis(200))
@@ -264,9 +264,59 @@ fn a_silent_server_times_out() {
         std::thread::sleep(Duration::from_millis(800));
         drop(stream);
     });
-    let err = timed_out(addr);
+    let err = timed_out(&format!("http://{addr}"));
     assert!(err.is_retryable());
     hold.join().unwrap();
+}
+
+/// A server that sends its reply a byte every 50 ms never leaves a read waiting 200 ms, yet the
+/// exchange as a whole is bounded by the timeout.
+#[test]
+fn a_trickling_reply_times_out_as_a_whole() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let trickle = std::thread::spawn(move || {
+        use std::io::{Read as _, Write as _};
+
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut request = [0u8; 2048];
+        let _ = stream.read(&mut request).unwrap();
+        let reply =
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n";
+        for byte in reply.iter().chain([b' '; 200].iter()) {
+            if stream.write_all(&[*byte]).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    timed_out(&format!("http://{addr}"));
+    trickle.join().unwrap();
+}
+
+/// The same for the TLS handshake: a server that answers the ClientHello with a record header
+/// and then a byte every 50 ms.
+#[test]
+fn a_trickling_handshake_times_out_as_a_whole() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let trickle = std::thread::spawn(move || {
+        use std::io::{Read as _, Write as _};
+
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut hello = [0u8; 2048];
+        let _ = stream.read(&mut hello).unwrap();
+        // A handshake record of 16 KiB, announced and never finished.
+        let header = [0x16, 0x03, 0x03, 0x40, 0x00];
+        for byte in header.iter().chain([0u8; 200].iter()) {
+            if stream.write_all(&[*byte]).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    timed_out(&format!("https://{addr}"));
+    trickle.join().unwrap();
 }
 
 #[test]
@@ -289,7 +339,7 @@ fn a_reply_that_stops_halfway_times_out() {
         std::thread::sleep(Duration::from_millis(800));
         drop(stream);
     });
-    timed_out(addr);
+    timed_out(&format!("http://{addr}"));
     hold.join().unwrap();
 }
 
@@ -327,6 +377,41 @@ fn requests_go_through_a_connect_tunnel() {
     let head = proxy.join().unwrap();
     assert!(head.starts_with(&format!("CONNECT {} HTTP/1.1\r\n", server.addr)));
     assert_eq!(server.received().len(), 1);
+}
+
+/// A proxy that accepts the connection and never answers `CONNECT` times out like a server.
+#[test]
+fn a_silent_proxy_times_out() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hold = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        std::thread::sleep(Duration::from_millis(800));
+        drop(stream);
+    });
+    let client = Client::builder()
+        .endpoint("http://127.0.0.1:9")
+        .region("ap-guangzhou")
+        .credentials(Credentials::new(SECRET_ID, SECRET_KEY).unwrap())
+        .proxy(format!("http://{addr}"))
+        .timeout(Duration::from_millis(200))
+        .retry(RetryPolicy::never())
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let err = client.describe(INSTANCE, SN).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Network {
+                kind: NetworkKind::Timeout,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(started.elapsed() < Duration::from_millis(700));
+    hold.join().unwrap();
 }
 
 #[test]

@@ -77,7 +77,8 @@ pub struct Common {
     #[arg(long, global = true, value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
 
-    /// Limit for connecting and for each read or write, in seconds.
+    /// Limit for connecting to each address, then for the exchange (TLS handshake, request
+    /// and whole reply), in seconds.
     #[arg(long, global = true, value_name = "SECS", default_value = "10", value_parser = secs)]
     pub timeout: Duration,
 
