@@ -38,6 +38,9 @@ use std::fs;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
+#[path = "src/pem.rs"]
+mod pem;
+
 /// The target the board support links for.
 const BOARD_TARGET: &str = "riscv32imac-unknown-none-elf";
 
@@ -308,38 +311,15 @@ impl Vars {
     }
 }
 
-/// The DER bytes of the first certificate in `pem`.
+/// The DER bytes of the first certificate in `pem`, decoded by the library's own decoder.
 fn pem_to_der(pem: &str) -> Result<Vec<u8>, String> {
-    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
-    const END: &str = "-----END CERTIFICATE-----";
-    let start = pem.find(BEGIN).ok_or("no BEGIN CERTIFICATE line")? + BEGIN.len();
-    let end = pem[start..].find(END).ok_or("no END CERTIFICATE line")? + start;
-    base64_decode(&pem[start..end])
-}
-
-/// Standard base64 with padding, whitespace ignored.
-fn base64_decode(text: &str) -> Result<Vec<u8>, String> {
-    let mut bytes = Vec::with_capacity(text.len() * 3 / 4);
-    let (mut bits, mut count) = (0u32, 0u32);
-    for c in text.bytes().filter(|c| !c.is_ascii_whitespace()) {
-        let value = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            b'=' => break,
-            _ => return Err(format!("invalid base64 character {:?}", c as char)),
-        };
-        bits = (bits << 6) | u32::from(value);
-        count += 6;
-        if count >= 8 {
-            count -= 8;
-            bytes.push((bits >> count) as u8);
-        }
-    }
-    if bytes.is_empty() {
+    let mut der = vec![0u8; pem.len()];
+    let len = pem::to_der(pem.as_bytes(), &mut der)
+        .map_err(|err| err.to_string())?
+        .len();
+    if len == 0 {
         return Err("empty certificate".into());
     }
-    Ok(bytes)
+    der.truncate(len);
+    Ok(der)
 }

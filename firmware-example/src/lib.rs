@@ -114,6 +114,13 @@ pub mod platform;
 pub mod serial;
 pub mod tls;
 
+#[cfg(feature = "defmt")]
+impl defmt::Format for pem::PemError {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(f, "{=str}", self.as_str());
+    }
+}
+
 /// The TLS crate this one uses, for its error type ([`Error::Handshake`] carries one).
 pub use embedded_tls;
 

@@ -1,10 +1,12 @@
 //! PEM text to DER bytes, without a heap, for a CA certificate kept as text.
+//!
+//! Plain `core`, nothing else: the build script decodes the configured certificates with this
+//! same module (its `defmt::Format` is implemented in the crate root).
 
 use core::fmt;
 
 /// Why PEM text could not be decoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum PemError {
     /// No `-----BEGIN CERTIFICATE-----` … `-----END CERTIFICATE-----` block.
     NoCertificate,
@@ -14,13 +16,20 @@ pub enum PemError {
     BufferTooSmall,
 }
 
-impl fmt::Display for PemError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl PemError {
+    /// What went wrong, in words.
+    pub fn as_str(self) -> &'static str {
+        match self {
             PemError::NoCertificate => "no PEM certificate block",
             PemError::InvalidBase64 => "invalid base64 in the PEM block",
             PemError::BufferTooSmall => "the DER buffer is too small",
-        })
+        }
+    }
+}
+
+impl fmt::Display for PemError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -327,11 +327,12 @@ pub fn run_scenarios(scenarios: &[Scenario]) -> Result {
 
         let image = image(&elf)?;
         println!(
-            "{}: exit status {} ({}), {answered} requests reached the emulator, QEMU ran {:.2} s; \
-             build {:.1} s; .text {} B, .rodata {} B, .data + .bss {} B",
+            "{}: exit status {} ({}), {} reached the emulator, QEMU ran {:.2} s; build {:.1} s; \
+             .text {} B, .rodata {} B, .data + .bss {} B",
             scenario.name,
             run.status,
             describe_status(run.status),
+            requests(answered),
             run.elapsed.as_secs_f64(),
             build_time.as_secs_f64(),
             image.text,
@@ -341,9 +342,9 @@ pub fn run_scenarios(scenarios: &[Scenario]) -> Result {
         check(scenario, &run)?;
         if answered != scenario.requests {
             return Err(format!(
-                "firmware scenario {}: {answered} requests reached the emulator, expected {}; \
-                 its log:\n{}",
+                "firmware scenario {}: {} reached the emulator, expected {}; its log:\n{}",
                 scenario.name,
+                requests(answered),
                 scenario.requests,
                 emulator_log.join("\n")
             ));
@@ -500,6 +501,14 @@ fn configuration(scenario: &Scenario, port: u16, ca_pem: &Path) -> Vec<(&'static
         None => vars.push(("MQTTCERT_SERIAL", scenario.serial.into())),
     }
     vars
+}
+
+/// "1 request", "2 requests".
+fn requests(count: usize) -> String {
+    match count {
+        1 => "1 request".into(),
+        n => format!("{n} requests"),
+    }
 }
 
 /// The workspace's target folder.
