@@ -39,6 +39,9 @@ fn target_dir() -> PathBuf {
 /// The emulator's log target for its line per answered request.
 const REQUEST_LOG: &str = "mqttcert_tests::server";
 
+/// How long [`Emulator::answered`] waits for requests beyond those expected.
+const SETTLE: Duration = Duration::from_millis(200);
+
 /// A running emulator, killed when dropped.
 pub struct Emulator {
     child: Child,
@@ -160,8 +163,9 @@ impl Emulator {
     }
 
     /// How many requests the emulator has answered, as its log tells, once it has told at
-    /// least `expected` or `patience` has passed: it logs a request just after answering it.
-    /// `None` unless it was started with [`Emulator::start_recording`].
+    /// least `expected` or `patience` has passed, and then [`SETTLE`] more for any it should
+    /// not have answered: it logs a request just after answering it. `None` unless it was
+    /// started with [`Emulator::start_recording`].
     pub fn answered(&self, expected: usize, patience: Duration) -> Option<usize> {
         let log = self.log.as_ref()?;
         let count = || {
@@ -175,6 +179,7 @@ impl Emulator {
         while count() < expected && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(10));
         }
+        std::thread::sleep(SETTLE);
         Some(count())
     }
 
