@@ -346,6 +346,32 @@ async fn one_attempt_reports_a_wrong_clock_without_correcting_it() {
 }
 
 #[tokio::test]
+async fn a_rate_limit_is_waited_out() {
+    let emu = emulator(|options| options.rate_limit = Some(1));
+    let first = run(&emu, DEMO_HEALTHY_SN, 0, false).await;
+    assert!(matches!(verdict(&first), Verdict::Healthy { .. }));
+
+    // The key's one request a second is spent: the next check is refused until back-offs of
+    // 550 to 1100 ms each have taken it past that second.
+    let patient = Retry {
+        attempts: 3,
+        first_backoff_ms: 1100,
+        max_backoff_ms: 1100,
+        attempt_timeout_ms: 10_000,
+    };
+    let second = run_with(&emu, DEMO_HEALTHY_SN, 0, false, patient, DEMO_KEY).await;
+    assert!(matches!(verdict(&second), Verdict::Healthy { .. }));
+    let requests = emu.requests();
+    assert!((3..=4).contains(&requests), "{requests} requests");
+    let lines = LINES.lock().unwrap();
+    assert!(
+        lines
+            .iter()
+            .any(|line| line.contains("asks to retry later (RequestLimitExceeded"))
+    );
+}
+
+#[tokio::test]
 async fn reset_mid_reply_is_retried() {
     let emu = emulator(|options| options.fault = Some(Fault::first(1, FaultMode::Reset)));
     let run = run(&emu, DEMO_HEALTHY_SN, 0, false).await;
