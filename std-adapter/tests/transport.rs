@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -269,52 +269,46 @@ fn a_silent_server_times_out() {
     hold.join().unwrap();
 }
 
-/// A server that sends its reply a byte every 50 ms never leaves a read waiting 200 ms, yet the
-/// exchange as a whole is bounded by the timeout.
-#[test]
-fn a_trickling_reply_times_out_as_a_whole() {
+/// A server that reads what the client sends first, then sends `bytes` one every 50 ms until
+/// the client leaves: no read waits 200 ms, yet the exchange goes on and on.
+fn trickling_server(bytes: Vec<u8>) -> (SocketAddr, std::thread::JoinHandle<()>) {
+    use std::io::{Read as _, Write as _};
+
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let trickle = std::thread::spawn(move || {
-        use std::io::{Read as _, Write as _};
-
         let (mut stream, _) = listener.accept().unwrap();
-        let mut request = [0u8; 2048];
-        let _ = stream.read(&mut request).unwrap();
-        let reply =
-            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n";
-        for byte in reply.iter().chain([b' '; 200].iter()) {
-            if stream.write_all(&[*byte]).is_err() {
+        let mut first = [0u8; 2048];
+        let _ = stream.read(&mut first).unwrap();
+        for byte in bytes {
+            if stream.write_all(&[byte]).is_err() {
                 return;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
     });
+    (addr, trickle)
+}
+
+/// A reply sent a byte at a time is bounded as a whole by the timeout.
+#[test]
+fn a_trickling_reply_times_out_as_a_whole() {
+    let mut reply =
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n"
+            .to_vec();
+    reply.extend([b' '; 200]);
+    let (addr, trickle) = trickling_server(reply);
     timed_out(&format!("http://{addr}"));
     trickle.join().unwrap();
 }
 
-/// The same for the TLS handshake: a server that answers the ClientHello with a record header
-/// and then a byte every 50 ms.
+/// The same for the TLS handshake: the ClientHello is answered by the header of a 16 KiB
+/// handshake record, whose body never finishes.
 #[test]
 fn a_trickling_handshake_times_out_as_a_whole() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let trickle = std::thread::spawn(move || {
-        use std::io::{Read as _, Write as _};
-
-        let (mut stream, _) = listener.accept().unwrap();
-        let mut hello = [0u8; 2048];
-        let _ = stream.read(&mut hello).unwrap();
-        // A handshake record of 16 KiB, announced and never finished.
-        let header = [0x16, 0x03, 0x03, 0x40, 0x00];
-        for byte in header.iter().chain([0u8; 200].iter()) {
-            if stream.write_all(&[*byte]).is_err() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    });
+    let mut record = vec![0x16, 0x03, 0x03, 0x40, 0x00];
+    record.extend([0u8; 200]);
+    let (addr, trickle) = trickling_server(record);
     timed_out(&format!("https://{addr}"));
     trickle.join().unwrap();
 }

@@ -109,8 +109,8 @@ pub struct Scenario {
     /// How many requests must reach the emulator, answered or faulted: none when the TLS
     /// handshake fails.
     pub requests: usize,
-    /// Built with `DEFMT_LOG=trace` rather than [`INFO_LOG`]: the log must then hold trace lines and
-    /// no secret.
+    /// Built with `DEFMT_LOG=trace` rather than [`INFO_LOG`]: the log must then hold trace
+    /// lines and no secret.
     pub trace: bool,
 }
 
